@@ -1,0 +1,83 @@
+/**
+ * Server-sent events benchmark (`npx tsx bench/sse.ts`, part of `make bench`): one service process
+ * (workers in-process) on real Postgres.
+ *
+ * 1. Opens 5,000 concurrent idle SSE streams (live events filtered to a type nobody sends) and
+ *    records the process's resident memory before and after.
+ * 2. With those streams open, starts 200 inference tasks one after another, each followed by its
+ *    own task stream, and measures the delay from each status change (the event's created_at) to its
+ *    frame arriving at the client.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SEARCH } from '../test/support/tasks.js';
+import { ADMIN_TOKEN, fmt, machine, percentile, rssMb, startBenchService } from './support.js';
+
+const STREAMS = Number(process.env.BENCH_SSE_STREAMS ?? 5000);
+const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+async function openIdleStream(url: string, signal: AbortSignal): Promise<void> {
+  const response = await fetch(`${url}/events/stream?event_type=idle-stream`, { headers, signal });
+  if (response.status !== 200) throw new Error(`stream answered ${response.status}`);
+  // Keep reading (heartbeats) so the stream stays healthy, until aborted.
+  void response.body!.pipeTo(new WritableStream(), { signal }).catch(() => undefined);
+}
+
+async function main(): Promise<void> {
+  const service = await startBenchService({ WORKER_CONCURRENCY: '2' });
+  const controller = new AbortController();
+  try {
+    console.log(`machine: ${machine()}`);
+    for (let i = 0; i < 50; i++) await fetch(`${service.url}/health`);
+    await sleep(1000);
+    const before = rssMb(service.child.pid!);
+    const opening = performance.now();
+    for (let i = 0; i < STREAMS; i += 250) {
+      await Promise.all(Array.from({ length: Math.min(250, STREAMS - i) }, () => openIdleStream(service.url, controller.signal)));
+    }
+    const openedIn = (performance.now() - opening) / 1000;
+    await sleep(2000);
+    const after = rssMb(service.child.pid!);
+    console.log(`\n${STREAMS} idle SSE streams opened in ${fmt(openedIn)} s`);
+    console.log(`  service RSS: ${fmt(before)} MB before, ${fmt(after)} MB with the streams open: +${fmt(after - before)} MB (${fmt(((after - before) * 1024) / STREAMS, 2)} KB per stream)`);
+
+    const delays: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const started = await fetch(`${service.url}/inference/start`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(SEARCH),
+      });
+      const { task_id } = (await started.json()) as { task_id: string };
+      const stream = await fetch(`${service.url}/inference/${task_id}/events`, { headers });
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      let finished = false;
+      while (!finished) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        const arrived = Date.now();
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const data = /data: (.*)/.exec(buffer.slice(0, end))?.[1];
+          buffer = buffer.slice(end + 2);
+          if (!data) continue;
+          const frame = JSON.parse(data) as { status: string; created_at: string };
+          // PENDING is already history when the stream opens; the live changes are what count.
+          if (frame.status !== 'PENDING') delays.push(arrived - Date.parse(frame.created_at));
+          if (frame.status === 'SUCCESS') finished = true;
+        }
+      }
+      await reader.cancel().catch(() => undefined);
+      await sleep(10);
+    }
+    console.log(`\ndelay from a task status change (event created_at) to its frame at the client, ${delays.length} changes, ${STREAMS} idle streams open:`);
+    console.log(`  p50 ${fmt(percentile(delays, 50))} ms, p99 ${fmt(percentile(delays, 99))} ms, max ${fmt(Math.max(...delays))} ms`);
+    console.log(`  service RSS at the end: ${fmt(rssMb(service.child.pid!))} MB`);
+  } finally {
+    controller.abort();
+    await service.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,161 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { DatabaseUnavailableError } from './errors.js';
+import { type Notifications, PGliteNotifications, PostgresNotifications } from './notifications.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { Tables } from './schema.js';
+
+export type DatabaseEngine = 'pglite' | 'postgres';
+
+/** Runs plain SQL, for libraries that bring their own (pg-boss). */
+export interface SqlExecutor {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** An executor that runs inside a Kysely transaction, so that a library's SQL joins it. */
+export function transactionExecutor(trx: Transaction<Tables>): SqlExecutor {
+  return {
+    async executeSql(text, values = []) {
+      const result = await trx.executeQuery(CompiledQuery.raw(text, values));
+      return { rows: result.rows as unknown[] };
+    },
+  };
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface Database {
+  readonly db: Kysely<Tables>;
+  readonly engine: DatabaseEngine;
+  readonly schema: string;
+  readonly notifications: Notifications;
+  readonly executor: SqlExecutor;
+  /** Round-trip time of a trivial query in ms; throws DatabaseUnavailableError past the timeout. */
+  ping(timeoutMs?: number): Promise<number>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const DATE_OID = 1082;
+
+const keepText = (value: string) => value;
+
+export type DatabaseOptions = Pick<Config, 'databaseUrl' | 'databaseSchema' | 'databasePoolSize' | 'dataDir'>;
+
+export async function openDatabase(options: DatabaseOptions, log: Logger): Promise<Database> {
+  return options.databaseUrl === undefined ? openPGlite(options, log) : openPostgres(options.databaseUrl, options, log);
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailableError(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function openPGlite(options: DatabaseOptions, log: Logger): Promise<Database> {
+  const inMemory = options.dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(options.dataDir, { recursive: true });
+  const unlock = inMemory ? () => {} : lockDataDir(options.dataDir);
+  // int8 and date as strings, as node-postgres is set to read them, so both engines agree.
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({ dataDir: options.dataDir, parsers: { [INT8_OID]: keepText, [DATE_OID]: keepText } });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  const schema = options.databaseSchema;
+  await pglite.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
+  log.info({ engine: 'pglite', dataDir: inMemory ? 'memory' : options.dataDir }, 'database opened');
+  const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
+  let closed = false;
+  return {
+    db,
+    engine: 'pglite',
+    schema,
+    notifications: new PGliteNotifications(pglite, schema),
+    executor: {
+      async executeSql(text, values) {
+        if (values && values.length > 0) return pglite.query(text, values);
+        const results = await pglite.exec(text);
+        return { rows: results.at(-1)?.rows ?? [] };
+      },
+    },
+    async ping(timeoutMs = 2000) {
+      const started = performance.now();
+      await withTimeout(pglite.query('select 1'), timeoutMs, 'PGlite');
+      return performance.now() - started;
+    },
+    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+      unlock();
+    },
+  };
+}
+
+async function openPostgres(url: string, options: DatabaseOptions, log: Logger): Promise<Database> {
+  const schema = options.databaseSchema;
+  const clientConfig: pg.ClientConfig = {
+    connectionString: url,
+    // Fail fast when Postgres is down, so requests answer 503 instead of hanging.
+    connectionTimeoutMillis: 3000,
+    options: `-c search_path=${schema}`,
+    application_name: 'portico',
+  };
+  const pool = new pg.Pool({
+    ...clientConfig,
+    max: options.databasePoolSize,
+    idleTimeoutMillis: 30_000,
+    // A calendar date stays YYYY-MM-DD: a Date object would shift it by the local time zone.
+    types: { getTypeParser: (oid: number, format?: string) => (oid === DATE_OID ? keepText : pg.types.getTypeParser(oid, format as 'text')) },
+  });
+  // A connection the server drops must not crash the process: the pool handles idle ones, and a
+  // checked-out one (between the queries of a transaction, say) would otherwise emit an unhandled
+  // 'error'. The query in progress fails on its own and the pool replaces the connection.
+  pool.on('error', (error) => log.warn({ err: error }, 'idle database connection lost'));
+  pool.on('connect', (client) => client.on('error', (error) => log.warn({ err: error }, 'database connection lost')));
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const notifications = new PostgresNotifications(clientConfig, schema, log);
+  await notifications.start();
+  log.info({ engine: 'postgres', schema }, 'database opened');
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    db,
+    engine: 'postgres',
+    schema,
+    notifications,
+    executor: { executeSql: (text, values) => pool.query(text, values) },
+    async ping(timeoutMs = 2000) {
+      const started = performance.now();
+      await withTimeout(sql`select 1`.execute(db), timeoutMs, 'Postgres');
+      return performance.now() - started;
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await notifications.close();
+      await db.destroy();
+    },
+  };
+}

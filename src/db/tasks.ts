@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Database, type SqlExecutor, transactionExecutor } from './database.js';
+import type { JsonObject, NewTask, NewUserData, Tables, TaskRow, TaskState, TaskType, UserDataRow } from './schema.js';
+
+/** LISTEN/NOTIFY channel carrying the ids of tasks with new events (comma-separated). */
+export const TASK_EVENTS = 'task_events';
+/** LISTEN/NOTIFY channel carrying the id of a task to stop (a cancel reaching a running worker). */
+export const TASK_CANCELS = 'task_cancels';
+
+export const TERMINAL_STATES: readonly TaskState[] = ['SUCCESS', 'FAILURE', 'REVOKED'];
+const RUNNABLE_STATES: readonly TaskState[] = ['PENDING', 'RETRY', 'STARTED'];
+
+export interface TaskListQuery {
+  owner: string | undefined;
+  type: TaskType;
+  status?: TaskState | undefined;
+  beforeSeq?: string | undefined;
+  limit: number;
+}
+
+/** A claimed inference task with its search. */
+export type ClaimedInference = TaskRow & { user: UserDataRow };
+
+export interface InferenceOutcome {
+  taskId: string;
+  locationIds: number[];
+  scores: number[];
+}
+
+/** Enqueues the task's job inside the task's own transaction (pg-boss send with this executor). */
+export type Enqueue = (executor: SqlExecutor, taskId: string) => Promise<void>;
+
+export class TaskRepository {
+  constructor(private readonly database: Database) {}
+
+  private get db() {
+    return this.database.db;
+  }
+
+  /** Notifies listeners of new task events, after commit. Payloads stay under Postgres' 8000-byte limit. */
+  private async notifyEvents(executor: Kysely<Tables>, taskIds: readonly string[]): Promise<void> {
+    const channel = this.database.notifications.channel(TASK_EVENTS);
+    for (let start = 0; start < taskIds.length; start += 200) {
+      await sql`select pg_notify(${channel}, ${taskIds.slice(start, start + 200).join(',')})`.execute(executor);
+    }
+  }
+
+  /**
+   * Stores the search, the PENDING task, its first event and its queued job in one transaction:
+   * there is never a task without its job or a job without its task.
+   */
+  async createInference(owner: string, user: Omit<NewUserData, 'owner'>, enqueue: Enqueue): Promise<TaskRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const { user_id } = await trx.insertInto('user_data').values({ ...user, owner }).returning('user_id').executeTakeFirstOrThrow();
+      return this.insertPending(trx, { type: 'inference', owner, user_id, params: null }, enqueue);
+    });
+  }
+
+  /** A training task with its hyper-parameters, and its job, in one transaction. */
+  async createTraining(owner: string, params: JsonObject, enqueue: Enqueue): Promise<TaskRow> {
+    return this.db.transaction().execute((trx) => this.insertPending(trx, { type: 'training', owner, user_id: null, params: JSON.stringify(params) }, enqueue));
+  }
+
+  /** The PENDING task, its first event and its queued job, inside the caller's transaction. */
+  private async insertPending(trx: Transaction<Tables>, task: Pick<NewTask, 'type' | 'owner' | 'user_id' | 'params'>, enqueue: Enqueue): Promise<TaskRow> {
+    const row = await trx
+      .insertInto('tasks')
+      .values({ ...task, task_id: randomUUID(), status: 'PENDING', model_id: null, model_version: null, error: null, started_at: null, finished_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx.insertInto('task_events').values({ task_id: row.task_id, status: 'PENDING', progress: 0 }).execute();
+    await enqueue(transactionExecutor(trx), row.task_id);
+    await this.notifyEvents(trx, [row.task_id]);
+    return row;
+  }
+
+  /** The task, if `owner` may see it (undefined owner: admins see all). */
+  async get(owner: string | undefined, taskId: string, type: TaskType): Promise<TaskRow | undefined> {
+    let query = this.db.selectFrom('tasks').selectAll().where('task_id', '=', taskId).where('type', '=', type);
+    if (owner !== undefined) query = query.where('owner', '=', owner);
+    return query.executeTakeFirst();
+  }
+
+  async list(query: TaskListQuery): Promise<TaskRow[]> {
+    let select = this.db.selectFrom('tasks').selectAll().where('type', '=', query.type).orderBy('seq', 'desc').limit(query.limit);
+    if (query.owner !== undefined) select = select.where('owner', '=', query.owner);
+    if (query.status !== undefined) select = select.where('status', '=', query.status);
+    if (query.beforeSeq !== undefined) select = select.where('seq', '<', query.beforeSeq);
+    return select.execute();
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('tasks').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  /**
+   * Marks runnable tasks STARTED (a task a crashed worker left STARTED runs again) and returns
+   * them; revoked or finished ones are skipped. A task keeps the model it was first given, so a
+   * retried task finishes with the model it started with.
+   */
+  async claimInference(taskIds: readonly string[], model: { id: string; version: number }): Promise<ClaimedInference[]> {
+    if (taskIds.length === 0) return [];
+    const claimed = await this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .updateTable('tasks')
+        .set((eb) => ({
+          status: 'STARTED',
+          started_at: sql<Date>`now()`,
+          attempts: eb('attempts', '+', 1),
+          model_id: eb.fn.coalesce('model_id', eb.val(model.id)),
+          model_version: eb.fn.coalesce('model_version', eb.val(model.version)),
+        }))
+        .where('task_id', 'in', [...taskIds])
+        .where('type', '=', 'inference')
+        .where('status', 'in', [...RUNNABLE_STATES])
+        .returningAll()
+        .execute();
+      if (rows.length === 0) return [];
+      await trx.insertInto('task_events').values(rows.map((row) => ({ task_id: row.task_id, status: 'STARTED' as const, progress: 0, data: JSON.stringify({ attempt: row.attempts }) }))).execute();
+      await this.notifyEvents(trx, rows.map((row) => row.task_id));
+      return rows;
+    });
+    if (claimed.length === 0) return [];
+    const users = await this.db.selectFrom('user_data').selectAll().where('user_id', 'in', claimed.map((row) => row.user_id ?? 0)).execute();
+    const byId = new Map(users.map((user) => [user.user_id, user]));
+    return claimed.flatMap((row) => {
+      const user = row.user_id === null ? undefined : byId.get(row.user_id);
+      return user ? [{ ...row, user }] : [];
+    });
+  }
+
+  /** Claims a training task (STARTED, attempt counted); undefined when it is revoked or finished. */
+  async claimTraining(taskId: string): Promise<TaskRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('tasks')
+        .set((eb) => ({ status: 'STARTED', started_at: sql<Date>`now()`, attempts: eb('attempts', '+', 1), progress: 0 }))
+        .where('task_id', '=', taskId)
+        .where('type', '=', 'training')
+        .where('status', 'in', [...RUNNABLE_STATES])
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await trx.insertInto('task_events').values({ task_id: row.task_id, status: 'STARTED', progress: 0, data: JSON.stringify({ attempt: row.attempts }) }).execute();
+      await this.notifyEvents(trx, [row.task_id]);
+      return row;
+    });
+  }
+
+  /**
+   * Stores the rankings and marks the tasks SUCCESS, in one transaction. Only tasks still STARTED
+   * change: a task revoked meanwhile keeps REVOKED and its results are dropped. Results are written
+   * at most once per task. Returns the ids that succeeded.
+   */
+  async completeInference(outcomes: readonly InferenceOutcome[]): Promise<string[]> {
+    if (outcomes.length === 0) return [];
+    const payload = JSON.stringify(outcomes.map((outcome) => ({ task_id: outcome.taskId, location_ids: outcome.locationIds, scores: outcome.scores })));
+    return this.db.transaction().execute(async (trx) => {
+      const done = await sql<{ task_id: string }>`
+        with input as (
+          select * from jsonb_to_recordset(${payload}::jsonb) as t(task_id uuid, location_ids integer[], scores double precision[])
+        ), done as (
+          update tasks set status = 'SUCCESS', progress = 1, finished_at = now(), error = null
+          from input where tasks.task_id = input.task_id and tasks.status = 'STARTED'
+          returning tasks.task_id
+        ), stored as (
+          insert into task_results (task_id, location_ids, scores)
+          select input.task_id, input.location_ids, input.scores from input join done using (task_id)
+          on conflict (task_id) do nothing
+        ), logged as (
+          insert into task_events (task_id, status, progress) select task_id, 'SUCCESS', 1 from done
+        )
+        select task_id from done`.execute(trx);
+      const ids = done.rows.map((row) => row.task_id);
+      await this.notifyEvents(trx, ids);
+      return ids;
+    });
+  }
+
+  /** Records progress of a running task (training epochs) as an event. */
+  async progress(taskId: string, progress: number, data: JsonObject): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.updateTable('tasks').set({ progress }).where('task_id', '=', taskId).where('status', '=', 'STARTED').returning('task_id').executeTakeFirst();
+      if (!row) return false;
+      await trx.insertInto('task_events').values({ task_id: taskId, status: 'STARTED', progress, data: JSON.stringify(data) }).execute();
+      await this.notifyEvents(trx, [taskId]);
+      return true;
+    });
+  }
+
+  /** Marks a training task SUCCESS with the model it produced. */
+  async completeTraining(taskId: string, model: { id: string; version: number }, data: JsonObject): Promise<boolean> {
+    return this.finish(taskId, 'SUCCESS', { model_id: model.id, model_version: model.version, progress: 1, error: null }, data);
+  }
+
+  /** RETRY (will run again) or FAILURE (final), with the error to show. */
+  async fail(taskId: string, status: 'RETRY' | 'FAILURE', error: string): Promise<boolean> {
+    return this.finish(taskId, status, { error }, { error });
+  }
+
+  /** Cancels a task that has not ended; returns the task as it is now, or undefined if unknown. */
+  async revoke(owner: string | undefined, taskId: string, type: TaskType): Promise<TaskRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      let update = trx
+        .updateTable('tasks')
+        .set({ status: 'REVOKED', finished_at: sql<Date>`now()` })
+        .where('task_id', '=', taskId)
+        .where('type', '=', type)
+        .where('status', 'in', [...RUNNABLE_STATES]);
+      if (owner !== undefined) update = update.where('owner', '=', owner);
+      const row = await update.returningAll().executeTakeFirst();
+      if (!row) {
+        let query = trx.selectFrom('tasks').selectAll().where('task_id', '=', taskId).where('type', '=', type);
+        if (owner !== undefined) query = query.where('owner', '=', owner);
+        return query.executeTakeFirst();
+      }
+      await trx.insertInto('task_events').values({ task_id: taskId, status: 'REVOKED', progress: row.progress }).execute();
+      await this.notifyEvents(trx, [taskId]);
+      await sql`select pg_notify(${this.database.notifications.channel(TASK_CANCELS)}, ${taskId})`.execute(trx);
+      return row;
+    });
+  }
+
+  private async finish(
+    taskId: string,
+    status: TaskState,
+    values: { model_id?: string; model_version?: number; progress?: number; error: string | null },
+    data: JsonObject,
+  ): Promise<boolean> {
+    const terminal = TERMINAL_STATES.includes(status);
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('tasks')
+        .set({ ...values, status, ...(terminal ? { finished_at: sql<Date>`now()` } : {}) })
+        .where('task_id', '=', taskId)
+        .where('status', 'in', [...RUNNABLE_STATES])
+        .returning(['task_id', 'progress'])
+        .executeTakeFirst();
+      if (!row) return false;
+      await trx.insertInto('task_events').values({ task_id: taskId, status, progress: row.progress, data: JSON.stringify(data) }).execute();
+      await this.notifyEvents(trx, [taskId]);
+      return true;
+    });
+  }
+}

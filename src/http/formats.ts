@@ -1,0 +1,33 @@
+/**
+ * The `date` and `date-time` formats as this service can store them. RFC 3339 also allows a leap
+ * second (`23:59:60`) and the year 0000, which neither JavaScript dates nor PostgreSQL can hold: such
+ * values are refused with the other validation errors instead of failing later.
+ */
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+function validDay(year: number, month: number, day: number): boolean {
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  return day <= days;
+}
+
+export function isStorableDate(value: string): boolean {
+  const match = DATE.exec(value);
+  return match !== null && validDay(Number(match[1]), Number(match[2]), Number(match[3]));
+}
+
+export function isStorableDateTime(value: string): boolean {
+  const match = DATE_TIME.exec(value);
+  if (!match || !validDay(Number(match[1]), Number(match[2]), Number(match[3]))) return false;
+  const [hour, minute, second] = [Number(match[4]), Number(match[5]), Number(match[6])];
+  const [offsetHour, offsetMinute] = [Number(match[7] ?? 0), Number(match[8] ?? 0)];
+  return hour <= 23 && minute <= 59 && second <= 59 && offsetHour <= 23 && offsetMinute <= 59 && Number.isFinite(Date.parse(value));
+}
+
+/** For express-openapi-validator's `formats` and for Ajv's addFormat. */
+export const STORABLE_FORMATS = {
+  date: isStorableDate,
+  'date-time': isStorableDateTime,
+} as const;

@@ -1,0 +1,16 @@
+import { findUnstorableJson } from '../db/jsonb.js';
+import type { FieldError } from './problem.js';
+
+/** No limit on nesting here: operations that store free-form JSON apply their own. */
+const ANY_DEPTH = Number.POSITIVE_INFINITY;
+
+/**
+ * What no operation can store, whatever its schema says: text with U+0000 or unpaired surrogates
+ * (PostgreSQL rejects the first and would silently alter the second) and numbers JSON.parse turned
+ * into Infinity (`1e400` in a body or a parameter). Checked on every request before its handler.
+ */
+export function unstorableInput(input: { path: unknown; query: unknown; body: unknown }): FieldError[] {
+  return (['path', 'query', 'body'] as const).flatMap((location) =>
+    findUnstorableJson(input[location], ANY_DEPTH).map((problem) => ({ location, pointer: problem.pointer || '/', message: problem.message })),
+  );
+}

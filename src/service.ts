@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createApp, type PorticoApp } from './app.js';
+import { PROBLEM_TYPES } from './http/problem.js';
+import type { Config } from './config.js';
+import { type Database, openDatabase } from './db/database.js';
+import { LocationRepository } from './db/locations.js';
+import { migrateToLatest } from './db/migrate.js';
+import { ModelRepository } from './db/models.js';
+import { TaskQueue } from './queue/task-queue.js';
+import { bootstrapRecommender } from './recommender/bootstrap.js';
+import { type RunningWorkers, type WorkerHooks, startWorkers } from './workers.js';
+
+export interface RunningService {
+  server: Server;
+  app: PorticoApp;
+  database: Database;
+  queue: TaskQueue;
+  workers: RunningWorkers | undefined;
+  url: string;
+  /** Graceful stop: refuse new connections, finish in-flight requests (up to the timeout), close the database. */
+  stop(): Promise<void>;
+}
+
+export interface Backend {
+  database: Database;
+  queue: TaskQueue;
+}
+
+/**
+ * Requests Node's HTTP parser refuses before the app sees them (headers or URL over 16 KB,
+ * malformed request lines) still get a problem+json answer with a request id.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const title = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+  const requestId = randomUUID();
+  const body = JSON.stringify({
+    type: tooLarge ? PROBLEM_TYPES.headersTooLarge : PROBLEM_TYPES.malformedRequest,
+    title,
+    status,
+    detail: tooLarge ? 'The request line and headers exceed 16 KB.' : 'The request is not valid HTTP.',
+    instance: '/',
+    request_id: requestId,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** What every process needs: the migrated database, the job queue, the catalogue and model 1. */
+export async function openBackend(config: Config, logger: Logger): Promise<Backend> {
+  const database = await openDatabase(config, logger);
+  try {
+    const applied = await migrateToLatest(database.db, database.schema);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    const queue = new TaskQueue(database, logger, { maintenanceIntervalSeconds: config.queueMaintenanceSeconds });
+    await queue.start();
+    await bootstrapRecommender(new LocationRepository(database), new ModelRepository(database), logger);
+    return { database, queue };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+/** Opens the backend, builds the app, starts the workers (unless RUN_WORKERS=false) and listens. */
+export async function startService(
+  config: Config,
+  logger: Logger,
+  announce: (text: string) => void,
+  hooks: WorkerHooks = {},
+): Promise<RunningService> {
+  const { database, queue } = await openBackend(config, logger);
+  const app = await createApp({ config, database, queue, logger });
+  await app.keys.bootstrapAdmin(config.adminToken, logger, (token) =>
+    announce(`An admin API key was created. Its token is shown only this once:\n\n    ${token}\n\n  Use it as "Authorization: Bearer <token>"; set ADMIN_TOKEN to choose your own.`),
+  );
+
+  const workers = config.runWorkers ? await startWorkers(config, database, queue, logger, hooks) : undefined;
+
+  const server = createServer(app.listener);
+  server.on('upgrade', (req, socket, head) => void app.upgrade(req, socket, head));
+  server.on('clientError', answerClientError);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      app.beginShutdown();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections that finish their last response later must not idle on until keep-alive ends.
+      server.closeIdleConnections();
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => {
+        logger.warn('shutdown timeout reached; closing the remaining connections');
+        server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      await closed;
+      clearInterval(sweeper);
+      clearTimeout(deadline);
+      await workers?.stop();
+      await app.close();
+      await queue.stop();
+      await database.close();
+    })());
+  return { server, app, database, queue, workers, url, stop };
+}
