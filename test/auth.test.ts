@@ -141,6 +141,19 @@ describe.each(engines())('authentication and authorization on %s', (engine) => {
     expect(response.error?.errors?.[0]?.pointer).toBe('/expires_at');
   });
 
+  it('refuses an expiry that an offset carries past year 9999 in UTC, which could not be answered back', async () => {
+    const response = await service.client(service.adminToken).POST('/admin/api-keys', {
+      body: { name: 'far', scopes: ['chat'], expires_at: '9999-12-31T23:59:59-21:13' },
+    });
+    expect(response.response.status).toBe(400);
+    expect(response.error?.errors?.[0]?.pointer).toBe('/expires_at');
+    const latest = await service.client(service.adminToken).POST('/admin/api-keys', {
+      body: { name: 'far', scopes: ['chat'], expires_at: '9999-12-31T23:59:59Z' },
+    });
+    expect(latest.response.status).toBe(201);
+    expect(latest.data?.expires_at).toBe('9999-12-31T23:59:59.000Z');
+  });
+
   it('refuses a revoked key within a second', async () => {
     const key = await service.createKey(['events:read']);
     const headers = { authorization: `Bearer ${key.token}` };

@@ -159,7 +159,10 @@ const anyDate = fc.date({ min: MIN_DATE, max: MAX_DATE, noInvalidDate: true });
 
 const pad = (value: number, width = 2) => String(Math.abs(value)).padStart(width, '0');
 
-/** RFC 3339 date-times, including the odd but valid: offsets up to ±23:59, years 0000 and 9999, a leap second. */
+/**
+ * RFC 3339 date-times, including the odd but valid: offsets up to ±23:59 (also where they carry the
+ * instant past year 9999 or before year 0001 in UTC), years 0000 and 9999, a leap second.
+ */
 export const dateTimeArbitrary: fc.Arbitrary<string> = fc.oneof(
   { weight: 6, arbitrary: anyDate.map((date) => date.toISOString()) },
   {
@@ -175,6 +178,8 @@ export const dateTimeArbitrary: fc.Arbitrary<string> = fc.oneof(
       '1970-01-01T00:00:00Z',
       '0000-01-01T00:00:00Z',
       '9999-12-31T23:59:59.999999999Z',
+      '9999-12-31T23:59:59-21:13',
+      '0001-01-01T00:00:00+00:01',
       '2024-02-29T12:00:00+14:00',
       '2030-01-01t00:00:00z',
       '2030-01-01 00:00:00Z',
