@@ -12,7 +12,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { ModelRepository } from './db/models.js';
 import { TaskQueue } from './queue/task-queue.js';
 import { bootstrapRecommender } from './recommender/bootstrap.js';
-import { type RunningWorkers, type WorkerHooks, startWorkers } from './workers.js';
+import { type RunningWorkers, type WorkerHooks, startInProcessWorkers } from './workers.js';
 
 export interface RunningService {
   server: Server;
@@ -86,7 +86,7 @@ export async function startService(
     announce(`An admin API key was created. Its token is shown only this once:\n\n    ${token}\n\n  Use it as "Authorization: Bearer <token>"; set ADMIN_TOKEN to choose your own.`),
   );
 
-  const workers = config.runWorkers ? await startWorkers(config, database, queue, logger, hooks) : undefined;
+  const workers = config.runWorkers ? await startInProcessWorkers(config, database, logger, hooks) : undefined;
 
   const server = createServer(app.listener);
   server.on('upgrade', (req, socket, head) => void app.upgrade(req, socket, head));

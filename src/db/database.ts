@@ -42,6 +42,12 @@ export interface Database {
   /** Round-trip time of a trivial query in ms; throws DatabaseUnavailableError past the timeout. */
   ping(timeoutMs?: number): Promise<number>;
   poolStats(): PoolStats;
+  /**
+   * Another handle on the same database with `poolSize` connections of its own (sharing LISTEN).
+   * In-process workers use one, so a burst of HTTP requests cannot keep them waiting for a pooled
+   * connection. PGlite has a single connection: its handle is this one. Closing it leaves this open.
+   */
+  withOwnPool(poolSize: number): Promise<Database>;
   close(): Promise<void>;
 }
 
@@ -103,6 +109,9 @@ async function openPGlite(options: DatabaseOptions, log: Logger): Promise<Databa
       return performance.now() - started;
     },
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    async withOwnPool() {
+      return { ...this, close: async () => {} };
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -121,9 +130,28 @@ async function openPostgres(url: string, options: DatabaseOptions, log: Logger):
     options: `-c search_path=${schema}`,
     application_name: 'portico',
   };
+  const pool = openPool(clientConfig, options.databasePoolSize, log);
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const notifications = new PostgresNotifications(clientConfig, schema, log);
+  await notifications.start();
+  log.info({ engine: 'postgres', schema }, 'database opened');
+  const database = postgresHandle(pool, schema, notifications, clientConfig, log);
+  let closed = false;
+  return {
+    ...database,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await notifications.close();
+      await database.close();
+    },
+  };
+}
+
+function openPool(clientConfig: pg.ClientConfig, size: number, log: Logger): pg.Pool {
   const pool = new pg.Pool({
     ...clientConfig,
-    max: options.databasePoolSize,
+    max: size,
     idleTimeoutMillis: 30_000,
     // A calendar date stays YYYY-MM-DD: a Date object would shift it by the local time zone.
     types: { getTypeParser: (oid: number, format?: string) => (oid === DATE_OID ? keepText : pg.types.getTypeParser(oid, format as 'text')) },
@@ -133,10 +161,11 @@ async function openPostgres(url: string, options: DatabaseOptions, log: Logger):
   // 'error'. The query in progress fails on its own and the pool replaces the connection.
   pool.on('error', (error) => log.warn({ err: error }, 'idle database connection lost'));
   pool.on('connect', (client) => client.on('error', (error) => log.warn({ err: error }, 'database connection lost')));
-  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-  const notifications = new PostgresNotifications(clientConfig, schema, log);
-  await notifications.start();
-  log.info({ engine: 'postgres', schema }, 'database opened');
+  return pool;
+}
+
+/** A handle on one pool; closing it ends the pool, not the shared notifications. */
+function postgresHandle(pool: pg.Pool, schema: string, notifications: PostgresNotifications, clientConfig: pg.ClientConfig, log: Logger): Database {
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {
@@ -151,10 +180,12 @@ async function openPostgres(url: string, options: DatabaseOptions, log: Logger):
       return performance.now() - started;
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async withOwnPool(poolSize) {
+      return postgresHandle(openPool(clientConfig, poolSize, log), schema, notifications, clientConfig, log);
+    },
     async close() {
       if (closed) return;
       closed = true;
-      await notifications.close();
       await db.destroy();
     },
   };

@@ -51,27 +51,57 @@ export class TaskRepository {
    * there is never a task without its job or a job without its task.
    */
   async createInference(owner: string, user: Omit<NewUserData, 'owner'>, enqueue: Enqueue): Promise<TaskRow> {
-    return this.db.transaction().execute(async (trx) => {
-      const { user_id } = await trx.insertInto('user_data').values({ ...user, owner }).returning('user_id').executeTakeFirstOrThrow();
-      return this.insertPending(trx, { type: 'inference', owner, user_id, params: null }, enqueue);
-    });
+    return this.db.transaction().execute((trx) => this.insertPending(trx, { type: 'inference', owner, params: null }, enqueue, { ...user, owner }));
   }
 
   /** A training task with its hyper-parameters, and its job, in one transaction. */
   async createTraining(owner: string, params: JsonObject, enqueue: Enqueue): Promise<TaskRow> {
-    return this.db.transaction().execute((trx) => this.insertPending(trx, { type: 'training', owner, user_id: null, params: JSON.stringify(params) }, enqueue));
+    return this.db.transaction().execute((trx) => this.insertPending(trx, { type: 'training', owner, params: JSON.stringify(params) }, enqueue));
   }
 
-  /** The PENDING task, its first event and its queued job, inside the caller's transaction. */
-  private async insertPending(trx: Transaction<Tables>, task: Pick<NewTask, 'type' | 'owner' | 'user_id' | 'params'>, enqueue: Enqueue): Promise<TaskRow> {
-    const row = await trx
-      .insertInto('tasks')
-      .values({ ...task, task_id: randomUUID(), status: 'PENDING', model_id: null, model_version: null, error: null, started_at: null, finished_at: null })
-      .returningAll()
+  /**
+   * The PENDING task (with its search, if any), its first event and its notification as one
+   * statement, then its queued job, inside the caller's transaction. Task creation is the hot path
+   * of POST /inference/start: every round trip holds a pooled connection, and workers in the same
+   * process wait for those connections too.
+   */
+  private async insertPending(
+    trx: Transaction<Tables>,
+    task: Pick<NewTask, 'type' | 'owner' | 'params'>,
+    enqueue: Enqueue,
+    user?: NewUserData,
+  ): Promise<TaskRow> {
+    const channel = this.database.notifications.channel(TASK_EVENTS);
+    const { notified: _notified, ...row } = await trx
+      // A training task has no search: then the CTE inserts nothing.
+      .with('new_user', (db) => (user ? db.insertInto('user_data').values(user).returning('user_id') : db.selectFrom('user_data').select('user_id').where(sql.lit(false))))
+      .with('new_task', (db) =>
+        db
+          .insertInto('tasks')
+          .values((eb) => ({
+            ...task,
+            task_id: randomUUID(),
+            status: 'PENDING',
+            user_id: user ? eb.selectFrom('new_user').select('new_user.user_id') : null,
+            model_id: null,
+            model_version: null,
+            error: null,
+            started_at: null,
+            finished_at: null,
+          }))
+          .returningAll(),
+      )
+      .with('first_event', (db) =>
+        db
+          .insertInto('task_events')
+          .columns(['task_id', 'status', 'progress'])
+          .expression((eb) => eb.selectFrom('new_task').select(['new_task.task_id', 'new_task.status', 'new_task.progress'])),
+      )
+      .selectFrom('new_task')
+      .selectAll('new_task')
+      .select(sql<string>`pg_notify(${channel}, new_task.task_id::text)`.as('notified'))
       .executeTakeFirstOrThrow();
-    await trx.insertInto('task_events').values({ task_id: row.task_id, status: 'PENDING', progress: 0 }).execute();
     await enqueue(transactionExecutor(trx), row.task_id);
-    await this.notifyEvents(trx, [row.task_id]);
     return row;
   }
 

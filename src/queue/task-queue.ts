@@ -22,6 +22,11 @@ const QUEUE_POLICIES: Record<QueueName, PgBoss.Queue & { name: QueueName }> = {
 export interface TaskQueueOptions {
   /** How often expired jobs are found and retried (pg-boss maintenance), in seconds. */
   maintenanceIntervalSeconds: number;
+  /**
+   * False for a second queue handle in a process whose first one already creates the queues and
+   * runs maintenance (in-process workers on connections of their own). Default true.
+   */
+  supervise?: boolean;
 }
 
 /**
@@ -32,22 +37,27 @@ export interface TaskQueueOptions {
 export class TaskQueue {
   readonly boss: PgBoss;
 
+  private readonly supervise: boolean;
+
   constructor(
     private readonly database: Database,
     private readonly log: Logger,
     options: TaskQueueOptions,
   ) {
+    this.supervise = options.supervise ?? true;
     this.boss = new PgBoss({
       db: database.executor,
       schema: database.schema === 'public' ? 'pgboss' : `${database.schema}_pgboss`,
       maintenanceIntervalSeconds: options.maintenanceIntervalSeconds,
       monitorStateIntervalSeconds: 60,
+      ...(this.supervise ? {} : { supervise: false, schedule: false, migrate: false }),
     });
     this.boss.on('error', (error) => this.log.warn({ err: error }, 'job queue error'));
   }
 
   async start(): Promise<void> {
     await this.boss.start();
+    if (!this.supervise) return;
     for (const policy of Object.values(QUEUE_POLICIES)) {
       const { deadLetter } = policy;
       if (deadLetter && !(await this.boss.getQueue(deadLetter))) await this.boss.createQueue(deadLetter);
