@@ -285,7 +285,7 @@ export function toProblemError(error: unknown): ProblemError {
     return new ProblemError({ status: error.status, type: error.status === 400 ? PROBLEM_TYPES.malformedBody : PROBLEM_TYPES.internal, detail: error.message });
   }
   if (isDatabaseUnavailable(error)) {
-    return ProblemError.unavailable('The database is unreachable; nothing was written. Retry shortly.', DATABASE_RETRY_AFTER_SECONDS);
+    return ProblemError.unavailable('The database is unreachable or too busy to take the request; nothing was written. Retry shortly.', DATABASE_RETRY_AFTER_SECONDS);
   }
   return new ProblemError({ status: 500, type: PROBLEM_TYPES.internal, detail: 'An unexpected error occurred; it has been logged.' });
 }

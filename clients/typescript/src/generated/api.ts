@@ -2782,7 +2782,7 @@ export interface components {
                  *       "type": "urn:portico:problem:unavailable",
                  *       "title": "Service Unavailable",
                  *       "status": 503,
-                 *       "detail": "The database is unreachable; nothing was written. Retry shortly.",
+                 *       "detail": "The database is unreachable or too busy to take the request; nothing was written. Retry shortly.",
                  *       "instance": "/events",
                  *       "request_id": "3f1c9f0e-6a51-4c1a-9d0b-0f3c2b9d7e21",
                  *       "retry_after_seconds": 5
