@@ -16,7 +16,7 @@ const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'appli
 
 async function startTask(url: string): Promise<string> {
   const response = await fetch(`${url}/inference/start`, { method: 'POST', headers, body: JSON.stringify(SEARCH) });
-  if (response.status !== 200) throw new Error(`start answered ${response.status}`);
+  if (response.status !== 200) throw new Error(`start answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
   return ((await response.json()) as { task_id: string }).task_id;
 }
 
@@ -88,6 +88,9 @@ async function main(): Promise<void> {
     console.log(`  completed during the window: ${doneInWindow} (${fmt(doneInWindow / window)} tasks/s); backlog at the end: ${backlog}`);
     console.log(`  created_at to finished_at under load: p50 ${fmt(percentile(latency, 50))} ms, p99 ${fmt(percentile(latency, 99))} ms`);
     console.log(`  errors: ${errors.length} HTTP, ${failed} tasks not SUCCESS after draining`);
+    const kinds = new Map<string, number>();
+    for (const error of errors) kinds.set(error, (kinds.get(error) ?? 0) + 1);
+    for (const [error, count] of kinds) console.log(`    ${count}× ${error}`);
   } finally {
     await service.stop();
   }

@@ -40,13 +40,16 @@ export async function sql<T>(schema: string, text: string, values: unknown[] = [
   }
 }
 
-/** Starts the built service (dist/) on the benchmark database in a fresh schema. */
+/**
+ * Starts the built service (dist/) on the benchmark database in a fresh schema. BENCH_NODE_FLAGS
+ * passes flags to its node process, e.g. `--cpu-prof --cpu-prof-dir=bench/results/profile`.
+ */
 export async function startBenchService(env: Record<string, string>, entry = 'dist/src/server.js'): Promise<BenchService> {
   execFileSync('make', ['--no-print-directory', 'build'], { cwd: projectRoot, stdio: 'ignore' });
   await ensureDatabase();
   const schema = env.DATABASE_SCHEMA ?? 'bench';
   if (!env.DATABASE_SCHEMA) await sql('public', `drop schema if exists bench_pgboss cascade; drop schema if exists bench cascade`);
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), entry], {
     cwd: projectRoot,
     env: { ...process.env, DATABASE_URL: BENCH_DATABASE_URL, DATABASE_SCHEMA: schema, ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
