@@ -73,6 +73,9 @@ export async function openBackend(config: Config, logger: Logger): Promise<Backe
   }
 }
 
+/** The kernel caps it at net.core.somaxconn (4096 on current Linux). */
+const LISTEN_BACKLOG = 4096;
+
 /** Opens the backend, builds the app, starts the workers (unless RUN_WORKERS=false) and listens. */
 export async function startService(
   config: Config,
@@ -93,7 +96,9 @@ export async function startService(
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+    // A burst of new connections (thousands of clients reconnecting at once) waits in the kernel's
+    // accept queue instead of overflowing Node's default of 511 and retrying SYNs for seconds.
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
