@@ -43,7 +43,7 @@ import { STORABLE_FORMATS } from './http/formats.js';
 import { Metrics } from './http/metrics.js';
 import type { Handlers } from './http/operations.js';
 import { problemResponse, toProblemError } from './http/problem.js';
-import { withRequestContext } from './http/request-context.js';
+import { requestIdOf, requestLogOf, withRequestContext } from './http/request-context.js';
 import { loadSpec } from './http/spec.js';
 import type { TaskQueue } from './queue/task-queue.js';
 import { ChangeFeed } from './streams/follow.js';
@@ -173,13 +173,13 @@ export async function createApp({ config, database, queue, logger }: AppDependen
   const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const problem = toProblemError(authFailureOf(req) ?? error);
     if (problem.status >= 500 && problem.status !== 503) {
-      (req.log ?? logger).error({ err: error }, 'request failed unexpectedly');
+      requestLogOf(req, logger).error({ err: error }, 'request failed unexpectedly');
     }
     if (res.headersSent) {
       res.end();
       return;
     }
-    const { status, headers, body } = problemResponse(problem, req, String(req.id));
+    const { status, headers, body } = problemResponse(problem, req, requestIdOf(req));
     res.status(status).set(headers).type('application/problem+json').json(body);
   };
   app.use(errorHandler);

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import { type EventStream, serveEventStream } from './event-stream.js';
 import type { HandlerContext, Handlers } from './operations.js';
 import { unstorableInput } from './input-guard.js';
+import { requestIdOf, requestLogOf } from './request-context.js';
 import { PROBLEM_TYPES, ProblemError } from './problem.js';
 import type { OpenApiOperation } from './spec.js';
 
@@ -85,8 +86,10 @@ export function dispatchOperations(handlers: Handlers, options: DispatchOptions)
       return clientGone.signal;
     };
     const ctx: HandlerContext = {
-      requestId: String(req.id),
-      log: req.log ?? options.logger,
+      requestId: requestIdOf(req),
+      get log() {
+        return requestLogOf(req, options.logger);
+      },
       get principal(): Principal {
         const principal = principalOf(req);
         if (!principal) throw new Error(`${operation.operationId} read the principal but is a public operation`);
