@@ -250,6 +250,12 @@ describe.each(engines())('events on %s', (engine) => {
     for (const query of ['limit=0', 'limit=501', 'limit=abc', 'since=yesterday', 'source=robot', 'cursor=%24%24']) {
       await expectProblem(await fetch(`${service.url}/events?${query}`, { headers }), 400);
     }
+    // Well-formed cursors whose positions no column can hold: past xid8's 2^64 and past bigint.
+    for (const position of [{ x: '99999999999999999999', i: '1' }, { x: '1', i: '9223372036854775808' }]) {
+      const cursor = Buffer.from(JSON.stringify(position)).toString('base64url');
+      const problem = await expectProblem(await fetch(`${service.url}/events?cursor=${cursor}`, { headers }), 400);
+      expect(problem.errors?.[0]?.pointer).toBe('/cursor');
+    }
   });
 
   it('never skips or repeats an item while paging during inserts', async () => {

@@ -57,6 +57,9 @@ describe.each(engines())('training on %s', (engine) => {
 
     const listed = await admin.GET('/models');
     expect(listed.data!.items.map((item) => [item.version, item.active])).toEqual([[2, true], [1, false]]);
+    // A cursor position past the version column's integer range is the client's error, not a 500.
+    const farCursor = Buffer.from(JSON.stringify({ v: '2147483648' })).toString('base64url');
+    expect((await admin.GET('/models', { params: { query: { cursor: farCursor } } })).response.status).toBe(400);
 
     const runner = service.client((await service.createKey(['inference:run', 'inference:read'])).token);
     const { data: task } = await runner.POST('/inference/start', { body: SEARCH });

@@ -50,7 +50,7 @@ export function apiKeyHandlers(keys: ApiKeyService) {
 
     listApiKeys: async ({ query }): Promise<Reply<'listApiKeys'>> => {
       const limit = query.limit ?? 50;
-      const cursor = decodeCursor(query.cursor, { s: CURSOR_VALUE.integer });
+      const cursor = decodeCursor(query.cursor, { s: CURSOR_VALUE.int8 });
       const rows = await repository.list({ owner: query.owner, limit: limit + 1, beforeSeq: cursor?.s });
       const page = rows.slice(0, limit);
       const last = page.at(-1);

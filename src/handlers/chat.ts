@@ -55,7 +55,7 @@ export function chatHandlers(chat: ChatService, conversations: ConversationRepos
 
     listConversations: async ({ query }, { principal }): Promise<Reply<'listConversations'>> => {
       const limit = query.limit ?? 50;
-      const cursor = decodeCursor(query.cursor, { t: CURSOR_VALUE.integer, i: CURSOR_VALUE.uuid });
+      const cursor = decodeCursor(query.cursor, { t: CURSOR_VALUE.int8, i: CURSOR_VALUE.uuid });
       const rows = await conversations.list(isAdmin(principal) ? undefined : principal.owner, limit + 1, cursor ? { updatedMicros: cursor.t, id: cursor.i } : undefined);
       const page = rows.slice(0, limit);
       const last = page.at(-1);

@@ -90,7 +90,7 @@ export function eventHandlers(batcher: EventBatcher, repository: EventRepository
       if (!isAdmin(principal) && query.owner !== undefined && query.owner !== principal.owner) {
         return { status: 200, body: { items: [], next_cursor: null } };
       }
-      const cursor = decodeCursor(query.cursor, { x: CURSOR_VALUE.integer, i: CURSOR_VALUE.integer });
+      const cursor = decodeCursor(query.cursor, { x: CURSOR_VALUE.xid8, i: CURSOR_VALUE.int8 });
       const rows = await repository.list({
         owner,
         eventType: query.event_type,

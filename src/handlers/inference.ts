@@ -146,7 +146,7 @@ export function inferenceHandlers({ tasks, taskEvents, taskFeed, results, locati
 
     listInferenceTasks: async ({ query }, { principal }): Promise<Reply<'listInferenceTasks'>> => {
       const limit = query.limit ?? 50;
-      const cursor = decodeCursor(query.cursor, { s: CURSOR_VALUE.integer });
+      const cursor = decodeCursor(query.cursor, { s: CURSOR_VALUE.int8 });
       const rows = await tasks.list({ owner: isAdmin(principal) ? undefined : principal.owner, type: 'inference', status: query.status, beforeSeq: cursor?.s, limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page.at(-1);

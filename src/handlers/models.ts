@@ -36,7 +36,7 @@ export function modelHandlers(models: ModelRepository) {
   return {
     listModels: async ({ query }): Promise<Reply<'listModels'>> => {
       const limit = query.limit ?? 50;
-      const cursor = decodeCursor(query.cursor, { v: CURSOR_VALUE.integer });
+      const cursor = decodeCursor(query.cursor, { v: CURSOR_VALUE.int4 });
       const rows = await models.list(limit + 1, cursor ? Number(cursor.v) : undefined);
       const page = rows.slice(0, limit);
       const last = page.at(-1);

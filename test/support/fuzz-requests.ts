@@ -596,7 +596,7 @@ export const cursorArbitrary: fc.Arbitrary<string> = fc.oneof(
   fc
     .dictionary(
       fc.constantFrom('x', 'i', 's', 't', 'v', '__proto__'),
-      fc.constantFrom<Json>('0', '1', '-1', '99999999999999999999', '9223372036854775807', '9223372036854775808', '18446744073709551616', '00000000000000000001', '1e3', '1.5', '', 'abc', "' OR 1=1 --", '00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 1, null, true, [], {}),
+      fc.constantFrom<Json>('0', '1', '-1', '2147483648', '99999999999999999999', '9223372036854775807', '9223372036854775808', '18446744073709551616', '00000000000000000001', '1e3', '1.5', '', 'abc', "' OR 1=1 --", '00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 1, null, true, [], {}),
       { minKeys: 1, maxKeys: 3 },
     )
     .map((position) => Buffer.from(JSON.stringify(position)).toString('base64url')),
