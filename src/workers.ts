@@ -21,7 +21,7 @@ export interface RunningWorkers {
 }
 
 /** Connections of in-process workers: one per inference loop, plus training, dead letters and caches. */
-export const inProcessWorkerConnections = (config: Pick<Config, 'workerConcurrency'>) => config.workerConcurrency + 3;
+const inProcessWorkerConnections = (config: Pick<Config, 'workerConcurrency'>) => config.workerConcurrency + 3;
 
 /**
  * The workers of an API process, on connections of their own: under a burst of requests that hold

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PorticoClient } from '../clients/typescript/src/index.js';
 import { expectProblem, expectSchema } from './support/contract.js';
+import { untilListingsCatchUp } from './support/events.js';
 import { pythonWithRequests, runPython } from './support/python.js';
 import { engines, startTestService, type TestKey, type TestService } from './support/service.js';
 
@@ -49,21 +49,6 @@ describe.each(engines())('events on %s', (engine) => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
-
-  /**
-   * Listings show an event once it is older than every running write transaction on the server (so
-   * paging never skips one), and other test files' transactions on the same Postgres can delay that.
-   * Waits until a sentinel posted now is listed: everything committed before it is then listed too.
-   */
-  const untilListingsCatchUp = async () => {
-    const sentinel = `sentinel-${randomUUID()}`;
-    expect((await post({ event_id: sentinel, event_type: sentinel, event_data: {} })).status).toBe(202);
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
-      const { data } = await readClient.GET('/events', { params: { query: { event_type: sentinel } } });
-      if (data?.items.length === 1) return;
-    }
-    throw new Error('the sentinel event was not listed within 10 s');
-  };
 
   it.runIf(hasPythonRequests)("works with seed 000's own Python client", async () => {
     const { stdout } = await runPython('python3', ['-c', SEED_CLIENT, service.url, writer.token]);
@@ -227,7 +212,7 @@ describe.each(engines())('events on %s', (engine) => {
       ids.push(event_id);
       await client.POST('/events', { body: { event_id, event_type: kind, event_data: { i } } });
     }
-    await untilListingsCatchUp();
+    await untilListingsCatchUp(client);
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
@@ -311,7 +296,7 @@ describe.each(engines())('events on %s', (engine) => {
       }
     }
 
-    await untilListingsCatchUp();
+    await untilListingsCatchUp(client);
     const stored = new Map<string, unknown>();
     let cursor: string | undefined;
     do {

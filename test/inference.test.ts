@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PorticoClient, Schemas } from '../clients/typescript/src/index.js';
 import { ModelRepository } from '../src/db/models.js';
 import { expectProblem, expectSchema } from './support/contract.js';
+import { untilListingsCatchUp } from './support/events.js';
 import { pythonWithRequests, runPython } from './support/python.js';
 import { engines, startTestService, type TestKey, type TestService } from './support/service.js';
 import { SEARCH, waitForTask } from './support/tasks.js';
@@ -123,14 +123,7 @@ describe.each(engines())('inference tasks on %s', (engine) => {
     const { data: results } = await client.GET('/inference/results/{task_id}', { params: { path: { task_id: task.task_id } } });
     await client.PUT('/inference/select', { body: { task_id: task.task_id, location_id: results![0]!.location_id } });
     await client.PUT('/inference/select', { body: { task_id: task.task_id, location_id: -1 } });
-    // Listings show an event once every write transaction older than it has ended (so paging never
-    // skips one), and other test files' transactions on the same Postgres can delay that: wait until
-    // a sentinel posted now is listed, and with it everything committed before.
-    const sentinel = `sentinel-${randomUUID()}`;
-    await reader.POST('/events', { body: { event_id: sentinel, event_type: sentinel, event_data: {} } });
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
-      if ((await reader.GET('/events', { params: { query: { event_type: sentinel } } })).data?.items.length === 1) break;
-    }
+    await untilListingsCatchUp(reader);
     const { data } = await reader.GET('/events', { params: { query: { source: 'system', limit: 500 } } });
     const mine = data!.items.filter((event) => (event.event_data as { task_id?: string }).task_id === task.task_id).map((event) => event.event_type);
     expect(mine.sort()).toEqual(['bad_inference', 'good_inference', 'inference_start', 'results', 'selection', 'selection', 'status', 'status'].slice(0, mine.length).sort());
