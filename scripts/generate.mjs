@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
+import { parse } from 'yaml';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -23,6 +24,7 @@ const outputs = {
   spec: 'src/generated/openapi.yaml',
   types: 'src/generated/api.ts',
   sdkTypes: 'clients/typescript/src/generated/api.ts',
+  constants: 'src/generated/constants.ts',
 };
 
 function write(rel, text) {
@@ -56,6 +58,67 @@ const ast = await openapiTS(pathToFileURL(join(out, outputs.spec)), {
 const types = banner('//') + astToString(ast);
 write(outputs.types, types);
 write(outputs.sdkTypes, types);
+
+write(outputs.constants, banner('//') + constantsModule(parse(spec)));
+
+/**
+ * What code needs of the spec at run time, so that no default, bound or enum is written twice:
+ * each operation's defaults (the request validator fills them in; src/http/operations.ts types
+ * handlers accordingly), and each component schema's enums, defaults and bounds.
+ */
+function constantsModule(document) {
+  const resolve = (node) => {
+    let current = node;
+    while (current && typeof current.$ref === 'string') {
+      current = current.$ref
+        .replace(/^#\//, '')
+        .split('/')
+        .reduce((value, key) => value?.[key.replaceAll('~1', '/').replaceAll('~0', '~')], document);
+    }
+    return current ?? {};
+  };
+  const propertyDefaults = (schema) => {
+    const properties = resolve(schema).properties ?? {};
+    const defaults = Object.entries(properties).filter(([, property]) => resolve(property).default !== undefined);
+    return defaults.length > 0 ? Object.fromEntries(defaults.map(([name, property]) => [name, resolve(property).default])) : undefined;
+  };
+
+  const requestDefaults = {};
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item)) {
+      if (!operation?.operationId) continue;
+      const defaults = {};
+      for (const parameter of (operation.parameters ?? []).map(resolve)) {
+        const value = resolve(parameter.schema).default;
+        if (value !== undefined) (defaults[parameter.in === 'path' ? 'path' : parameter.in] ??= {})[parameter.name] = value;
+      }
+      const body = resolve(operation.requestBody).content?.['application/json']?.schema;
+      const bodyDefaults = body && propertyDefaults(body);
+      if (bodyDefaults) defaults.body = bodyDefaults;
+      if (Object.keys(defaults).length > 0) requestDefaults[operation.operationId] = defaults;
+    }
+  }
+
+  const FACTS = ['type', 'default', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'enum'];
+  const enums = {};
+  const schemas = {};
+  for (const [name, schema] of Object.entries(document.components.schemas)) {
+    if (Array.isArray(schema.enum)) enums[name] = schema.enum;
+    const properties = {};
+    for (const [property, definition] of Object.entries(schema.properties ?? {})) {
+      properties[property] = Object.fromEntries(FACTS.filter((key) => definition[key] !== undefined).map((key) => [key, definition[key]]));
+    }
+    if (Object.keys(properties).length > 0) schemas[name] = properties;
+  }
+
+  const constant = (comment, name, value) => `/** ${comment} */\nexport const ${name} = ${JSON.stringify(value, null, 2)} as const;\n`;
+  return [
+    constant("Each operation's defaults by operationId and location; the request validator fills them in.", 'requestDefaults', requestDefaults),
+    constant('The values of every enum component schema.', 'enums', enums),
+    constant("Each object component schema's properties, in the spec's order, with their type, default, bounds and enum.", 'schemaFacts', schemas),
+    constant("Each object component schema's property names, in the spec's order.", 'propertyNames', Object.fromEntries(Object.entries(schemas).map(([name, properties]) => [name, Object.keys(properties)]))),
+  ].join('\n');
+}
 
 if (check) {
   const drifted = Object.values(outputs).filter((rel) => {

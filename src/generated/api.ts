@@ -125,6 +125,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operator console
+         * @description The operator console: a single page that signs in with an API key you enter (kept in the
+         *     tab's sessionStorage) and calls this API through `@portico/client`, with what that key may
+         *     see: figures and charts, tasks, models, live events and, for admin keys, API keys. Its
+         *     scripts and styles are served by the service under `/console/assets/` (cached for a year:
+         *     their names change with their content); the page itself is never cached. Nothing is loaded
+         *     from elsewhere. Answers 404 when this installation was built without it (`make build` builds
+         *     it).
+         */
+        get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Figures over a recent window, per bucket
+         * @description What an operator's dashboard shows, as per-bucket series over the last `window`: events
+         *     received, tasks started and finished by state, task latency (created → finished, p50 and
+         *     p95), gateway tokens, and answered requests with their errors. The console's overview charts
+         *     these; any key may ask, and a key without `admin` gets its own owner's figures only.
+         *
+         *     Buckets are aligned to their size (1 minute up to `1h`, 5 minutes for `6h`, 15 minutes for
+         *     `24h`; `bucket_seconds` says which), oldest first; the last one is still filling. Counts are
+         *     per bucket, so a rate per minute is a count divided by `bucket_seconds / 60`.
+         *
+         *     Events, tasks and tokens come from the database, by indexed ranges of the window. Requests
+         *     and errors come from this process's own request counters (as `/metrics` does): with several
+         *     API processes, each answers for itself, and they start from zero when it restarts.
+         */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling API key
+         * @description The metadata of the key that authenticates this request: its owner, scopes, limits and expiry.
+         *     Any key may ask about itself (a client checks a token and learns what it may do, as the
+         *     console does when you sign in); the secret is never returned.
+         */
+        get: operations["getCurrentKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -137,7 +216,8 @@ export interface paths {
          * @description The caller's events (every owner's for admin keys), newest first, one page at a time.
          *     Follow `next_cursor` until it is `null`. A listing shows the events committed before its
          *     first page was read; paging while new events arrive never skips or repeats one (new events
-         *     appear in a new listing).
+         *     appear in a new listing). A page ends early once its events' `event_data` reach 1 MiB (at
+         *     least one event per page): it then has fewer than `limit` items and a `next_cursor`.
          */
         get: operations["listEvents"];
         put?: never;
@@ -170,7 +250,9 @@ export interface paths {
          * @description The caller's events (every owner's for admin keys) as server-sent events, as they are
          *     committed: `event: event`, `id:` a resume position, `data:` the Event. Filter with
          *     `event_type`. Reconnecting with `Last-Event-ID` (or `?last_event_id=`) continues right after
-         *     the last event received; without it the stream starts with events committed from now on.
+         *     the last event received; without it the stream starts with events committed from now on:
+         *     the response's headers are sent once the stream is attached, so every event committed after
+         *     a client has them is on its stream.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -329,9 +411,17 @@ export interface paths {
          *     shown: training uses shown results that were not picked as negatives. Before `SUCCESS` it
          *     answers 409 with the task's `current_status`.
          *
-         *     When the model reserves exploration slots, the last positions of the top results are
-         *     locations drawn from outside the model's favourites, so that feedback covers more of the
-         *     catalogue; their `score` is still the model's.
+         *     **Order.** Ranks count from 1. The locations the model placed come first, by `score`
+         *     descending (ties by `location_id`); then, at the end of the top 10, the task's exploration
+         *     slots (`exploration: true`), if any; then the rest of the top 100 by score descending. So
+         *     scores descend along the list except at exploration slots, whose `score` is still the
+         *     model's and usually lower than the one before.
+         *
+         *     **Exploration fades with evidence.** Each of the service's `EXPLORATION_SLOTS` (default 2)
+         *     is used in a task with probability min(1, `EXPLORATION_DECAY_LABELS` / n), n being the labelled
+         *     tasks the ranking model was trained on (`labels_used`; ε-greedy with a decaying ε): the
+         *     hand-set version 1 explores in every slot, a version trained on 500 labels with the default
+         *     25 in one slot in ten tasks. The draw is seeded by the task, so a task's results never change.
          */
         get: operations["getInferenceResults"];
         put?: never;
@@ -364,6 +454,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/inference/{task_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run an inference task again
+         * @description Starts a new inference task with the same stored search as this one (any state: a task that
+         *     failed, was cancelled, or succeeded with an older model), and answers it as
+         *     `POST /inference/start` does. The original task and its history stay as they are; states
+         *     never change once a task has ended. Needs `inference:run`, and the task must be the caller's
+         *     (an admin's retry belongs to the admin key's owner, as a start would).
+         */
+        post: operations["retryInference"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/inference/{task_id}/events": {
         parameters: {
             query?: never;
@@ -381,6 +495,26 @@ export interface paths {
          *     Changes made by a worker in another process arrive through Postgres LISTEN/NOTIFY.
          */
         get: operations["streamInferenceEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/train": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List training tasks
+         * @description The caller's training tasks (every owner's for admin keys), newest first.
+         */
+        get: operations["listTrainingTasks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -461,6 +595,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/train/{task_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a training task again
+         * @description Starts a new training task with this one's hyper-parameters, on the labels that exist now, and
+         *     answers it as `POST /train/start` does (422 when there are too few). The original task and its
+         *     history stay as they are.
+         */
+        post: operations["retryTraining"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/train/{task_id}/events": {
         parameters: {
             query?: never;
@@ -497,8 +653,9 @@ export interface paths {
         put?: never;
         /**
          * Chat, with the whole answer at once
-         * @description The same answer as `POST /chat/stream`, as one JSON body. An upstream error answers 502 and a
-         *     timeout 504. Closing the connection aborts the request to the model.
+         * @description The same answer as `POST /chat/stream`, as one JSON body, through the same gateway, limits and
+         *     accounting. An upstream error answers 502 and a timeout 504. Closing the connection aborts the
+         *     request to the model.
          */
         post: operations["chat"];
         delete?: never;
@@ -524,9 +681,12 @@ export interface paths {
          *     streams get a comment heartbeat every 15 s. Closing the connection aborts the request to the
          *     model at once and stores the answer as incomplete.
          *
-         *     The model is an OpenAI-compatible server (`LLM_BASE_URL`: OpenAI, vLLM, Ollama, llama.cpp) or,
-         *     when none is configured, the built-in development model `portico-dev-echo`, which streams a
-         *     deterministic reply and is no real model.
+         *     The answer comes through the model gateway, as on `POST /v1/chat/completions`: the model's
+         *     upstreams from `MODELS_FILE` (or `LLM_BASE_URL`) with fallback before the first token, or, when
+         *     none is configured, the built-in development model `portico-dev-echo`, which streams a
+         *     deterministic reply and is no real model. The key's `models` apply (403 for another model, 404
+         *     for an unknown one), its `token_budget` and `tokens_per_minute` too (429 with `Retry-After`), and
+         *     the answer is counted in `GET /usage`.
          *
          *     The same frames are available over a WebSocket at `/ws/chat`: send the ChatRequest as a JSON
          *     text message, receive one JSON text message per frame. Authenticate with the same bearer token,
@@ -599,6 +759,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models/activations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List changes of the serving version
+         * @description Every change of the versions serving new inference tasks (the champion, and a challenger
+         *     while one runs), newest first: when, what changed (`change`), who (an API key id, or `auto`),
+         *     why (`initial`, `offline` with the hold-out figures, `online` with the test's figures,
+         *     `manual` with both versions' online figures and the caller's reason) and the champion
+         *     before. A rollback appears as a `manual` activation of an earlier version.
+         */
+        get: operations["listModelActivations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/models/{model_id}": {
         parameters: {
             query?: never;
@@ -608,7 +792,7 @@ export interface paths {
         };
         /**
          * Get a model version
-         * @description One model version.
+         * @description One model version, with its hold-out metrics (`metrics`) and how it does with users (`online`).
          */
         get: operations["getModel"];
         put?: never;
@@ -631,7 +815,11 @@ export interface paths {
         /**
          * Make a model version the active one
          * @description Switches the active model atomically: every inference task started afterwards uses it; tasks
-         *     already started finish with the model they started with and report its version.
+         *     already started finish with the model they started with and report its version. The change
+         *     is recorded in `GET /models/activations` with the calling key's id and the optional `reason`;
+         *     a rollback is this call on an earlier version. Activating the active version changes and
+         *     records nothing. A running champion/challenger test ends: activating the challenger promotes
+         *     it, activating any other version retires it.
          */
         post: operations["activateModel"];
         delete?: never;
@@ -715,7 +903,9 @@ export interface paths {
          * Import locations from a CSV or TSV file
          * @description Imports every row of an uploaded CSV or TSV file (multipart/form-data, field `file`) in one
          *     transaction: a single bad row rejects the whole file with 422 naming its row and column, and
-         *     nothing is imported.
+         *     nothing is imported. The header is checked first; up to 20 problems are reported, each with
+         *     its row and column, and a value quoted in a message is cut to 40 characters. A file holds at
+         *     most 100,000 rows and 5 MB.
          */
         post: operations["importLocations"];
         delete?: never;
@@ -842,6 +1032,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a chat completion (OpenAI-compatible)
+         * @description OpenAI's chat completions API, so that every OpenAI client (the official SDKs, LangChain,
+         *     LlamaIndex, curl recipes) works with its base URL set to `<portico>/v1` and a Portico key as
+         *     its API key. Needs the `chat` scope, and a key that may use `model` (see the key's `models`).
+         *
+         *     **Routing.** `model` is a public name from `MODELS_FILE` (or `LLM_MODEL` with `LLM_BASE_URL`, or
+         *     the development model `portico-dev-echo`). Its upstreams are tried in order, each with its own
+         *     key (never yours): a connection error, a timeout, 429 or 5xx before the first token moves on to
+         *     the next upstream; an upstream that keeps failing is skipped for a while (circuit breaker).
+         *     Once tokens have flowed, a failure ends the stream with an error frame
+         *     (`data: {"error": {...}}`) and no `[DONE]`: never a clean end.
+         *
+         *     **Streaming.** With `stream: true` the answer is server-sent events: `data: {chunk}` frames as the
+         *     upstream produces them, then `data: [DONE]`; with `stream_options.include_usage` a last chunk
+         *     carries `usage`. Without, the answer is one `chat.completion` object. Closing the connection
+         *     aborts the upstream request at once, streaming or not.
+         *
+         *     **Accounting.** Every completion is counted against the key (`GET /usage`, its `token_budget` and
+         *     `tokens_per_minute`) with the upstream's usage when it reports it (Portico always asks for it),
+         *     or, for an answer cut short, with the tokens delivered, marked estimated. It is also a
+         *     `completion` event (`source: system`) in `GET /events`.
+         */
+        post: operations["createChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the models (OpenAI-compatible)
+         * @description The public model names the calling key may use (all configured models, or those in the key's
+         *     `models`), in OpenAI's list shape: what `client.models.list()` returns. Needs the `chat` scope.
+         */
+        get: operations["listGatewayModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List gateway usage
+         * @description Token usage per key, model and UTC day, newest day first: requests, prompt, completion and
+         *     total tokens and errors of every completion through the gateway (`/v1/chat/completions`,
+         *     `/chat`, `/chat/stream`, `/ws/chat`). A key sees its own usage; an admin key sees every key's
+         *     and may filter by `key_id` and `owner`. A row is exact when the upstreams reported usage, and
+         *     marked `estimated` when an answer was cut short and Portico counted what was delivered.
+         */
+        get: operations["listUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api-keys": {
         parameters: {
             query?: never;
@@ -942,8 +1216,19 @@ export interface components {
              * @example 3f1c9f0e-6a51-4c1a-9d0b-0f3c2b9d7e21
              */
             request_id: string;
-            /** @description For validation problems, every invalid field at once. */
+            /**
+             * @description For validation problems, the invalid fields, all at once up to 20 (in the order they were
+             *     found); `error_count` says how many there were when there were more.
+             */
             errors?: components["schemas"]["FieldError"][];
+            /**
+             * @description Present only when `errors` is cut short: how many invalid fields the service found before
+             *     it stopped looking. It stops at 1,000, and a request far outside the schema (an array
+             *     thousands of items over its `maxItems`) is refused without checking every item, so this
+             *     counts what was checked.
+             * @example 30
+             */
+            error_count?: number;
             /**
              * @description For `insufficient-scope` problems, the scope the operation needs.
              * @example events:write
@@ -963,7 +1248,7 @@ export interface components {
             [key: string]: unknown;
         };
         /**
-         * @description A problem whose `errors` array names every invalid field of the request.
+         * @description A problem whose `errors` array names the invalid fields of the request (the first 20).
          * @example {
          *       "type": "urn:portico:problem:validation",
          *       "title": "Invalid request",
@@ -1251,6 +1536,10 @@ export interface components {
          *       ],
          *       "token_hint": "ptk_…x9Qa",
          *       "rate_limit_per_minute": null,
+         *       "models": null,
+         *       "token_budget": null,
+         *       "budget_period": null,
+         *       "tokens_per_minute": null,
          *       "created_at": "2026-11-22T10:15:30.123Z",
          *       "last_used_at": null,
          *       "expires_at": null,
@@ -1271,6 +1560,17 @@ export interface components {
             token_hint: string;
             /** @description The key's own limit; `null` means the service default, `0` means unlimited. */
             rate_limit_per_minute: number | null;
+            /** @description The gateway models the key may use; `null` for all. */
+            models: string[] | null;
+            /** @description Prompt plus completion tokens the key may use per `budget_period`; `null` for no budget. */
+            token_budget: number | null;
+            /**
+             * @description The UTC calendar period a `token_budget` counts over (weeks start on Monday); `null` without a budget.
+             * @enum {string|null}
+             */
+            budget_period: "day" | "week" | "month" | null;
+            /** @description Tokens the key may use per minute; `null` for no such limit. */
+            tokens_per_minute: number | null;
             /**
              * Format: date-time
              * @description When the key was created.
@@ -1308,6 +1608,10 @@ export interface components {
          *       ],
          *       "token_hint": "ptk_…x9Qa",
          *       "rate_limit_per_minute": null,
+         *       "models": null,
+         *       "token_budget": null,
+         *       "budget_period": null,
+         *       "tokens_per_minute": null,
          *       "created_at": "2026-11-22T10:15:30.123Z",
          *       "last_used_at": null,
          *       "expires_at": null,
@@ -1329,7 +1633,7 @@ export interface components {
         ApiKeyCreate: {
             /** @description A label for people. */
             name: string;
-            /** @description What the key may do. */
+            /** @description What the key may do, each scope at most once (there are 8). */
             scopes: components["schemas"]["Scope"][];
             /** @description The tenant the key acts for. Defaults to the new key's own id, so a key sees only what it created. */
             owner?: string;
@@ -1340,6 +1644,21 @@ export interface components {
             expires_at?: string;
             /** @description The key's own rate limit; omit for the service default, `0` for unlimited. */
             rate_limit_per_minute?: number;
+            /** @description The gateway models (public names) the key may use; omit for all. A request for another model answers 403. */
+            models?: string[];
+            /**
+             * @description Prompt plus completion tokens the key may use per `budget_period`, across every process.
+             *     Once used up, gateway requests answer 429 with `Retry-After` at the period's end. Omit for no budget.
+             */
+            token_budget?: number;
+            /**
+             * @description The UTC calendar period of `token_budget` (weeks start on Monday); ignored without a budget.
+             * @default month
+             * @enum {string}
+             */
+            budget_period?: "day" | "week" | "month";
+            /** @description Tokens the key may use per minute (429 with `Retry-After` beyond it); omit for no such limit. */
+            tokens_per_minute?: number;
         };
         /**
          * @description The created key with its secret. Store the token now; it is never shown again.
@@ -1352,6 +1671,10 @@ export interface components {
          *       ],
          *       "token_hint": "ptk_…x9Qa",
          *       "rate_limit_per_minute": null,
+         *       "models": null,
+         *       "token_budget": null,
+         *       "budget_period": null,
+         *       "tokens_per_minute": null,
          *       "created_at": "2026-11-22T10:15:30.123Z",
          *       "last_used_at": null,
          *       "expires_at": null,
@@ -1377,6 +1700,10 @@ export interface components {
          *           ],
          *           "token_hint": "ptk_…x9Qa",
          *           "rate_limit_per_minute": null,
+         *           "models": null,
+         *           "token_budget": null,
+         *           "budget_period": null,
+         *           "tokens_per_minute": null,
          *           "created_at": "2026-11-22T10:15:30.123Z",
          *           "last_used_at": "2026-11-22T10:20:00.000Z",
          *           "expires_at": null,
@@ -1752,6 +2079,7 @@ export interface components {
          *       "location_id": 12,
          *       "score": 0.83,
          *       "rank": 1,
+         *       "exploration": false,
          *       "children": true,
          *       "breakfast": true,
          *       "lunch": false,
@@ -1776,8 +2104,14 @@ export interface components {
             location_id: number;
             /** @description The model's score (probability that the user picks it), 0 to 1. */
             score: number;
-            /** @description Position in the ranking, 1 is best. */
+            /** @description Position in the ranking, 1 is first. */
             rank: number;
+            /**
+             * @description `true` for an exploration slot: a location drawn at random from outside the model's
+             *     favourites so that feedback covers more of the catalogue, placed at the end of the top
+             *     10 whatever its score. `false` for a location placed by its score.
+             */
+            exploration: boolean;
         } & components["schemas"]["LocationFields"];
         /**
          * @description Seed 003's LabelData: which result the user picked. `location_id` -1 means nothing was
@@ -1987,12 +2321,14 @@ export interface components {
              * @description The AUTO_ACTIVATE policy that applied.
              * @enum {string}
              */
-            policy: "always" | "if_better" | "never";
+            policy: "always" | "if_better" | "never" | "online";
             /**
-             * @description Whether the new model became the active one.
+             * @description Whether the new model became the active one (`activated`), or, under `online`, passed the
+             *     offline gate and serves a share of tasks as the challenger until the online test decides
+             *     (`challenger`).
              * @enum {string}
              */
-            decision: "activated" | "kept_previous";
+            decision: "activated" | "kept_previous" | "challenger";
             /**
              * @description The hold-out metric compared.
              * @constant
@@ -2040,7 +2376,17 @@ export interface components {
          *         "previous_model_id": "mdl_3b1f0c2a9d7e4f6a",
          *         "previous_value": null,
          *         "decided_at": "2026-11-22T10:20:00.000Z"
-         *       }
+         *       },
+         *       "online": {
+         *         "tasks": 1200,
+         *         "feedback": 1100,
+         *         "selections": 1012,
+         *         "selection_rate": 0.92,
+         *         "k": 10,
+         *         "hit_rate_at_k": 0.92,
+         *         "mrr": 0.61
+         *       },
+         *       "online_test": null
          *     }
          */
         Model: {
@@ -2054,12 +2400,14 @@ export interface components {
              */
             kind: "hand-set" | "logistic-regression" | "neural-network";
             /**
-             * @description `active`: serves new inference tasks. `standby`: may be activated. `rejected`:
-             *     AUTO_ACTIVATE found it worse than the model it would have replaced (it can still be
-             *     activated by hand).
+             * @description `active`: the champion, serving new inference tasks (all of them but the challenger's
+             *     share). `challenger`: serves `CHALLENGER_SHARE` of new tasks while the online test runs
+             *     (AUTO_ACTIVATE=online). `retired`: a challenger the online test did not find better. `standby`:
+             *     may be activated. `rejected`: AUTO_ACTIVATE found it worse on the hold-out set than the
+             *     model it would have replaced. Any of them can be activated by hand.
              * @enum {string}
              */
-            status: "active" | "standby" | "rejected";
+            status: "active" | "standby" | "rejected" | "challenger" | "retired";
             /** @description Whether it serves new inference tasks. */
             active: boolean;
             /**
@@ -2083,6 +2431,9 @@ export interface components {
             metrics: components["schemas"]["ModelMetrics"] | null;
             /** @description The AUTO_ACTIVATE decision taken when it finished training. */
             activation: components["schemas"]["ModelActivation"] | null;
+            online: components["schemas"]["ModelOnline"];
+            /** @description The champion/challenger test it ran as a challenger; `null` for a version that never was one. */
+            online_test?: components["schemas"]["OnlineTest"] | null;
         };
         /**
          * @description One page of models, newest version first.
@@ -2099,7 +2450,17 @@ export interface components {
          *           "training_task_id": null,
          *           "labels_used": 0,
          *           "metrics": null,
-         *           "activation": null
+         *           "activation": null,
+         *           "online": {
+         *             "tasks": 0,
+         *             "feedback": 0,
+         *             "selections": 0,
+         *             "selection_rate": null,
+         *             "k": 10,
+         *             "hit_rate_at_k": null,
+         *             "mrr": null
+         *           },
+         *           "online_test": null
          *         }
          *       ],
          *       "next_cursor": null
@@ -2110,6 +2471,202 @@ export interface components {
             items: components["schemas"]["Model"][];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor: string | null;
+        };
+        /**
+         * @description How the version does with real users, from their picks (`PUT /inference/select`) on the
+         *     inference tasks it ranked (each task records its version: `model_version` in its status).
+         *     Updated as picks arrive; a later pick for the same task replaces the earlier one here too.
+         * @example {
+         *       "tasks": 1200,
+         *       "feedback": 1100,
+         *       "selections": 1012,
+         *       "selection_rate": 0.92,
+         *       "k": 10,
+         *       "hit_rate_at_k": 0.92,
+         *       "mrr": 0.61
+         *     }
+         */
+        ModelOnline: {
+            /** @description Inference tasks it ranked (SUCCESS). */
+            tasks: number;
+            /** @description Those tasks with an answer from the user (a pick, or -1 for none). */
+            feedback: number;
+            /** @description Answers that picked a location. */
+            selections: number;
+            /** @description selections / feedback; `null` without feedback. */
+            selection_rate: number | null;
+            /** @description The cut-off of `hit_rate_at_k`, the results a user sees by default (10). */
+            k: number;
+            /** @description Share of answers whose pick was in the top k; `null` without feedback. */
+            hit_rate_at_k: number | null;
+            /** @description Mean reciprocal rank of the pick over the answers (1/rank, 0 for no pick); `null` without feedback. */
+            mrr: number | null;
+        };
+        /**
+         * @description One change of the serving version, with who made it and why.
+         * @example {
+         *       "activation_id": 2,
+         *       "model_id": "mdl_9a2b7c1d0e3f4a5b",
+         *       "version": 2,
+         *       "previous_model_id": "mdl_3b1f0c2a9d7e4f6a",
+         *       "previous_version": 1,
+         *       "change": "activated",
+         *       "actor": "auto",
+         *       "reason": "offline",
+         *       "note": "AUTO_ACTIVATE=if_better: hold-out AUC 0.910 against 0.702",
+         *       "figures": {
+         *         "new_auc": 0.91,
+         *         "previous_auc": 0.702
+         *       },
+         *       "activated_at": "2026-11-22T10:20:00.000Z"
+         *     }
+         */
+        ModelActivationEvent: {
+            /** @description Increases with every change. */
+            activation_id: number;
+            /** @description The version that became the serving one. */
+            model_id: string;
+            /** @description Its version number. */
+            version: number;
+            /** @description The champion before the change (for a challenger's start or retirement, the champion it ran beside); `null` for the first. */
+            previous_model_id: string | null;
+            /** @description Its version number. */
+            previous_version: number | null;
+            /** @description The API key id that asked (`POST /models/{model_id}/activate`), or `auto` for the service itself (first start, AUTO_ACTIVATE after training). */
+            actor: string;
+            /**
+             * @description `activated`: `model_id` became the champion (serving every task but a challenger's share).
+             *     `challenger_started`: it began serving `CHALLENGER_SHARE` of tasks beside the champion
+             *     `previous_model_id`. `promoted`: the challenger became the champion in place of
+             *     `previous_model_id`. `retired`: the challenger stopped serving; the champion
+             *     `previous_model_id` serves everyone.
+             * @enum {string}
+             */
+            change: "activated" | "challenger_started" | "promoted" | "retired";
+            /**
+             * @description `initial`: version 1 at first start. `offline`: AUTO_ACTIVATE after training, by the hold-out
+             *     figures. `online`: the champion/challenger test decided, with its figures. `manual`: asked
+             *     for by a key (a rollback is a manual activation of an earlier version).
+             * @enum {string}
+             */
+            reason: "initial" | "offline" | "online" | "manual";
+            /** @description The `reason` text given to `POST /models/{model_id}/activate`, or what the service decided. */
+            note: string | null;
+            /** @description The figures behind the change (for `offline`, the hold-out AUC of both versions on the same data; for `online`, the test's; for `manual`, both versions' online figures at that moment). */
+            figures: {
+                [key: string]: number | null;
+            };
+            /**
+             * Format: date-time
+             * @description When the change was committed.
+             */
+            activated_at: string;
+        };
+        /**
+         * @description One page of activations, newest first.
+         * @example {
+         *       "items": [
+         *         {
+         *           "activation_id": 1,
+         *           "model_id": "mdl_3b1f0c2a9d7e4f6a",
+         *           "version": 1,
+         *           "previous_model_id": null,
+         *           "previous_version": null,
+         *           "change": "activated",
+         *           "actor": "auto",
+         *           "reason": "initial",
+         *           "note": null,
+         *           "figures": {},
+         *           "activated_at": "2026-11-22T10:00:00.000Z"
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        ModelActivationPage: {
+            /** @description The activations on this page. */
+            items: components["schemas"]["ModelActivationEvent"][];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /**
+         * @description Why the version is activated, for the activation history.
+         * @example {
+         *       "reason": "rollback: v3 lowered the selection rate"
+         *     }
+         */
+        ActivationRequest: {
+            /** @description Free text kept with the activation (`note` in `GET /models/activations`), e.g. why a rollback was made. */
+            reason?: string;
+        };
+        /**
+         * @description One side of the online test, from the answers since the test began.
+         * @example {
+         *       "model_id": "mdl_9a2b7c1d0e3f4a5b",
+         *       "feedback": 212,
+         *       "mrr": 0.58
+         *     }
+         */
+        OnlineArm: {
+            /** @description The version. */
+            model_id: string;
+            /** @description Answers (picks or -1) to tasks it ranked since the test began. */
+            feedback: number;
+            /** @description Their mean reciprocal rank (0 for no pick); `null` without answers. */
+            mrr: number | null;
+        };
+        /**
+         * @description A champion/challenger test (AUTO_ACTIVATE=online), a mixture sequential probability ratio
+         *     test (mSPRT) on the difference d of mean reciprocal rank of the pick, challenger minus
+         *     champion, over the answers since the test began. With d's estimate D, its variance V (from
+         *     both sides' sample variances) and a normal prior of variance τ² = 0.01 on d, the ratio is
+         *     Λ = sqrt(V / (V + τ²)) · exp(D² τ² / (2 V (V + τ²))). Once both sides have at least 30
+         *     answers and Λ ≥ 1/α (α = 0.05, so 20), the challenger is promoted when D > 0 and retired when
+         *     D < 0; a challenger still undecided after `CHALLENGER_MAX_FEEDBACK` answers is retired. The
+         *     test can be looked at after every answer and still keeps its error rate below α.
+         * @example {
+         *       "champion": {
+         *         "model_id": "mdl_3b1f0c2a9d7e4f6a",
+         *         "feedback": 1906,
+         *         "mrr": 0.31
+         *       },
+         *       "challenger": {
+         *         "model_id": "mdl_9a2b7c1d0e3f4a5b",
+         *         "feedback": 212,
+         *         "mrr": 0.58
+         *       },
+         *       "difference": 0.27,
+         *       "likelihood_ratio": 1830.2,
+         *       "threshold": 20,
+         *       "decision": "promoted",
+         *       "started_at": "2026-11-22T10:20:00.000Z",
+         *       "decided_at": "2026-11-22T10:31:00.000Z"
+         *     }
+         */
+        OnlineTest: {
+            champion: components["schemas"]["OnlineArm"];
+            challenger: components["schemas"]["OnlineArm"];
+            /** @description Challenger's MRR minus the champion's; `null` until both have answers. */
+            difference: number | null;
+            /** @description Λ; `null` until both sides have enough answers. */
+            likelihood_ratio: number | null;
+            /** @description 1/α, the Λ that decides. */
+            threshold: number;
+            /**
+             * @description Where the test stands.
+             * @enum {string}
+             */
+            decision: "running" | "promoted" | "retired";
+            /**
+             * Format: date-time
+             * @description When the challenger began serving.
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description When it was decided; `null` while running.
+             */
+            decided_at: string | null;
         };
         /**
          * @description A model as a self-contained JSON document: the feature list, the min-max scaling fitted on
@@ -2188,7 +2745,7 @@ export interface components {
              * @description Continue this conversation (its earlier messages are sent as context); omit to start one.
              */
             conversation_id?: string;
-            /** @description The model to ask; defaults to the configured one (`LLM_MODEL`, or the built-in development model). */
+            /** @description A public model name of the gateway (`GET /v1/models`); defaults to the first configured (`MODELS_FILE`, `LLM_MODEL`, or the built-in development model). */
             model?: string;
             /**
              * @description Sampling temperature.
@@ -2542,6 +3099,475 @@ export interface components {
             reason: "shutting_down";
         };
         /**
+         * @description One message of the conversation, as OpenAI's chat completions API takes it. `content` is text, or
+         *     an array of content parts (text, images) that is passed to the upstream as sent. Fields other
+         *     than these (`tool_calls`, `tool_call_id`, `refusal`, …) are passed on unchanged.
+         * @example {
+         *       "role": "user",
+         *       "content": "Suggest a lake resort for a family of four."
+         *     }
+         */
+        ChatCompletionMessage: {
+            /**
+             * @description Who wrote the message.
+             * @enum {string}
+             */
+            role: "system" | "developer" | "user" | "assistant" | "tool" | "function";
+            /** @description The text, or an array of content parts; `null` for an assistant message that only calls tools. */
+            content?: string | Record<string, unknown>[] | null;
+            /** @description An optional name for the participant. */
+            name?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description OpenAI's chat completion request. Portico reads `model`, `messages`, `stream`,
+         *     `stream_options` and the token limits; every other field (`temperature`, `top_p`, `stop`,
+         *     `tools`, `response_format`, `seed`, …) is passed to the upstream unchanged. `n` must be 1.
+         * @example {
+         *       "model": "fast",
+         *       "messages": [
+         *         {
+         *           "role": "system",
+         *           "content": "You are a travel agent."
+         *         },
+         *         {
+         *           "role": "user",
+         *           "content": "Suggest a lake resort for a family of four."
+         *         }
+         *       ],
+         *       "temperature": 0.7,
+         *       "max_tokens": 200
+         *     }
+         */
+        ChatCompletionRequest: {
+            /** @description A public model name, as `GET /v1/models` lists them for your key. */
+            model: string;
+            /** @description The conversation so far, oldest first. */
+            messages: components["schemas"]["ChatCompletionMessage"][];
+            /** @description `true`: answer as server-sent events (`data: {chunk}` frames, then `data: [DONE]`). */
+            stream?: boolean | null;
+            /** @description Options for streamed answers. */
+            stream_options?: ({
+                /** @description Send a last chunk with the request's `usage` and empty `choices` before `[DONE]`. */
+                include_usage?: boolean;
+            } & {
+                [key: string]: unknown;
+            }) | null;
+            /** @description Longest answer, in tokens (older name of `max_completion_tokens`). */
+            max_tokens?: number | null;
+            /** @description Longest answer, in tokens. */
+            max_completion_tokens?: number | null;
+            /** @description Sampling temperature, passed to the upstream. */
+            temperature?: number | null;
+            /** @description Number of choices; only 1 is supported. */
+            n?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description Tokens used by one completion, as the upstream reported them (or as Portico estimated them when it did not).
+         * @example {
+         *       "prompt_tokens": 24,
+         *       "completion_tokens": 41,
+         *       "total_tokens": 65
+         *     }
+         */
+        CompletionUsage: {
+            /** @description Tokens of the messages sent. */
+            prompt_tokens: number;
+            /** @description Tokens generated. */
+            completion_tokens: number;
+            /** @description Their sum. */
+            total_tokens: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description OpenAI's chat completion object (a non-streamed answer).
+         * @example {
+         *       "id": "chatcmpl-6a0f8d9e1c2b4e3f8a7b5c6d7e8f9a0b",
+         *       "object": "chat.completion",
+         *       "created": 1796725800,
+         *       "model": "fast",
+         *       "choices": [
+         *         {
+         *           "index": 0,
+         *           "message": {
+         *             "role": "assistant",
+         *             "content": "Lake Lugano has family resorts with pools."
+         *           },
+         *           "finish_reason": "stop",
+         *           "logprobs": null
+         *         }
+         *       ],
+         *       "usage": {
+         *         "prompt_tokens": 24,
+         *         "completion_tokens": 9,
+         *         "total_tokens": 33
+         *       }
+         *     }
+         */
+        ChatCompletion: {
+            /** @description The completion's id (also the `event_id` of its `completion` event). */
+            id: string;
+            /**
+             * @description Always `chat.completion`.
+             * @constant
+             */
+            object: "chat.completion";
+            /** @description When the completion was created, in Unix seconds. */
+            created: number;
+            /** @description The public model name that was asked. */
+            model: string;
+            /** @description The answer (exactly one choice). */
+            choices: ({
+                /** @description Always 0. */
+                index: number;
+                /** @description The assistant's message. */
+                message: {
+                    /**
+                     * @description Always `assistant`.
+                     * @constant
+                     */
+                    role: "assistant";
+                    /** @description The answer's text; `null` when the model only called tools. */
+                    content: string | null;
+                    /** @description Tool calls the model made, when it made any. */
+                    tool_calls?: Record<string, unknown>[];
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @description Why the model stopped (`stop`, `length`, `tool_calls`, `content_filter`). */
+                finish_reason: string | null;
+                /** @description Always `null`. */
+                logprobs?: null | Record<string, unknown>;
+            } & {
+                [key: string]: unknown;
+            })[];
+            usage: components["schemas"]["CompletionUsage"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description One `data:` frame of a streamed completion: OpenAI's `chat.completion.chunk`. The last chunk
+         *     before `data: [DONE]` carries `usage` and empty `choices` when the request set
+         *     `stream_options.include_usage`.
+         * @example {
+         *       "id": "chatcmpl-6a0f8d9e1c2b4e3f8a7b5c6d7e8f9a0b",
+         *       "object": "chat.completion.chunk",
+         *       "created": 1796725800,
+         *       "model": "fast",
+         *       "choices": [
+         *         {
+         *           "index": 0,
+         *           "delta": {
+         *             "content": "Lake "
+         *           },
+         *           "finish_reason": null
+         *         }
+         *       ]
+         *     }
+         */
+        ChatCompletionChunk: {
+            /** @description The completion's id, the same in every chunk. */
+            id: string;
+            /**
+             * @description Always `chat.completion.chunk`.
+             * @constant
+             */
+            object: "chat.completion.chunk";
+            /** @description When the completion was created, in Unix seconds. */
+            created: number;
+            /** @description The public model name that was asked. */
+            model: string;
+            /** @description The next piece of the answer (one choice), or none in the usage chunk. */
+            choices: ({
+                /** @description Always 0. */
+                index: number;
+                /** @description What the answer gained (`role` first, then `content` or `tool_calls` pieces). */
+                delta: Record<string, unknown>;
+                /** @description Set in the last chunk of the choice. */
+                finish_reason?: string | null;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description The request's usage, in the usage chunk only. */
+            usage?: components["schemas"]["CompletionUsage"] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description A model the calling key may use, in OpenAI's model shape.
+         * @example {
+         *       "id": "fast",
+         *       "object": "model",
+         *       "created": 1796725800,
+         *       "owned_by": "portico"
+         *     }
+         */
+        GatewayModel: {
+            /** @description The public model name to send as `model`. */
+            id: string;
+            /**
+             * @description Always `model`.
+             * @constant
+             */
+            object: "model";
+            /** @description When this process loaded the model list, in Unix seconds. */
+            created: number;
+            /** @description Always `portico`; the upstreams behind a name are configuration, not API. */
+            owned_by: string;
+        };
+        /**
+         * @description The models the calling key may use, in OpenAI's list shape.
+         * @example {
+         *       "object": "list",
+         *       "data": [
+         *         {
+         *           "id": "fast",
+         *           "object": "model",
+         *           "created": 1796725800,
+         *           "owned_by": "portico"
+         *         }
+         *       ]
+         *     }
+         */
+        GatewayModelList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The models, in the order of the configuration. */
+            data: components["schemas"]["GatewayModel"][];
+        };
+        /**
+         * @description OpenAI's error object, which every error on `/v1/…` uses (the rest of the API answers
+         *     problem+json), so that OpenAI clients raise their typed errors. The statuses are the same as
+         *     everywhere else; `code` is the problem kind (`invalid_token`, `rate_limited`, …).
+         * @example {
+         *       "error": {
+         *         "message": "A valid bearer token is required.",
+         *         "type": "authentication_error",
+         *         "param": null,
+         *         "code": "invalid_token"
+         *       }
+         *     }
+         */
+        OpenAiError: {
+            /** @description What went wrong. */
+            error: {
+                /** @description For people. */
+                message: string;
+                /**
+                 * @description OpenAI's error type for the status.
+                 * @enum {string}
+                 */
+                type: "invalid_request_error" | "authentication_error" | "permission_error" | "not_found_error" | "conflict_error" | "rate_limit_error" | "server_error";
+                /** @description The request field at fault, as a dotted path, when one is. */
+                param: string | null;
+                /** @description The problem kind, the same word as the end of the problem type elsewhere in the API. */
+                code: string | null;
+            };
+        };
+        /**
+         * @description The gateway's traffic of one key on one model on one UTC day: every completion through
+         *     `/v1/chat/completions`, `/chat`, `/chat/stream` and `/ws/chat`.
+         * @example {
+         *       "key_id": "key_3JqT0y7cRkz1",
+         *       "owner": "acme",
+         *       "model": "fast",
+         *       "day": "2026-12-02",
+         *       "requests": 12,
+         *       "prompt_tokens": 840,
+         *       "completion_tokens": 2210,
+         *       "total_tokens": 3050,
+         *       "errors": 1,
+         *       "estimated": false
+         *     }
+         */
+        UsageRecord: {
+            /** @description The API key that made the requests. */
+            key_id: string;
+            /** @description The key's owner. */
+            owner: string;
+            /** @description The public model name asked. */
+            model: string;
+            /**
+             * Format: date
+             * @description The UTC day.
+             */
+            day: string;
+            /** @description Completions asked (each counted once, whatever its outcome). */
+            requests: number;
+            /** @description Tokens sent. */
+            prompt_tokens: number;
+            /** @description Tokens generated (for an answer cut short, the ones delivered). */
+            completion_tokens: number;
+            /** @description Their sum; what budgets count. */
+            total_tokens: number;
+            /** @description Completions that failed (no upstream answered, or the answer broke off). */
+            errors: number;
+            /**
+             * @description Whether some of these tokens are Portico's estimate (about four characters per token)
+             *     rather than the upstream's report: answers the client abandoned or the upstream broke off.
+             */
+            estimated: boolean;
+        };
+        /**
+         * @description One page of usage records, newest day first, then by key and model.
+         * @example {
+         *       "items": [
+         *         {
+         *           "key_id": "key_3JqT0y7cRkz1",
+         *           "owner": "acme",
+         *           "model": "fast",
+         *           "day": "2026-12-02",
+         *           "requests": 12,
+         *           "prompt_tokens": 840,
+         *           "completion_tokens": 2210,
+         *           "total_tokens": 3050,
+         *           "errors": 1,
+         *           "estimated": false
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        UsagePage: {
+            /** @description The records on this page. */
+            items: components["schemas"]["UsageRecord"][];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /**
+         * @description How far back figures go: `15m` and `1h` in 1-minute buckets, `6h` in 5-minute buckets, `24h`
+         *     in 15-minute buckets.
+         * @default 1h
+         * @enum {string}
+         */
+        StatsWindow: "15m" | "1h" | "6h" | "24h";
+        /**
+         * @description What happened in a span of time (a bucket, or the whole window).
+         * @example {
+         *       "events_received": 84,
+         *       "tasks_started": 7,
+         *       "tasks_succeeded": 6,
+         *       "tasks_failed": 0,
+         *       "tasks_revoked": 1,
+         *       "latency_p50_ms": 13.9,
+         *       "latency_p95_ms": 38.2,
+         *       "gateway_tokens": 0,
+         *       "requests": 230,
+         *       "client_errors": 1,
+         *       "server_errors": 0
+         *     }
+         */
+        StatsCounts: {
+            /** @description Events clients sent (`source` `client`) that were stored. */
+            events_received: number;
+            /** @description Tasks of `task_type` a worker started (a task run again after a crash counts when it last started). */
+            tasks_started: number;
+            /** @description Tasks of `task_type` that ended `SUCCESS`. */
+            tasks_succeeded: number;
+            /** @description Tasks of `task_type` that ended `FAILURE`. */
+            tasks_failed: number;
+            /** @description Tasks of `task_type` that ended `REVOKED` (cancelled). */
+            tasks_revoked: number;
+            /** @description Median time from creation to `SUCCESS` of the tasks that succeeded, in ms; `null` when none did. */
+            latency_p50_ms: number | null;
+            /** @description 95th percentile of the same, in ms; `null` when none succeeded. */
+            latency_p95_ms: number | null;
+            /**
+             * @description Tokens (prompt and completion) of the model gateway's completions, as their `completion`
+             *     system events record them; zero while nothing goes through the gateway.
+             */
+            gateway_tokens: number;
+            /** @description Requests this process answered. */
+            requests: number;
+            /** @description Of those, answers with a 4xx status. */
+            client_errors: number;
+            /** @description Of those, answers with a 5xx status. */
+            server_errors: number;
+        };
+        /**
+         * @description What happened over the whole window.
+         * @example {
+         *       "events_received": 1250,
+         *       "tasks_started": 96,
+         *       "tasks_succeeded": 93,
+         *       "tasks_failed": 1,
+         *       "tasks_revoked": 2,
+         *       "latency_p50_ms": 14.2,
+         *       "latency_p95_ms": 41.7,
+         *       "gateway_tokens": 0,
+         *       "requests": 3400,
+         *       "client_errors": 12,
+         *       "server_errors": 0
+         *     }
+         */
+        StatsTotals: components["schemas"]["StatsCounts"];
+        /**
+         * @description One bucket of a series.
+         * @example {
+         *       "start": "2026-12-02T10:00:00.000Z",
+         *       "events_received": 84,
+         *       "tasks_started": 7,
+         *       "tasks_succeeded": 6,
+         *       "tasks_failed": 0,
+         *       "tasks_revoked": 1,
+         *       "latency_p50_ms": 13.9,
+         *       "latency_p95_ms": 38.2,
+         *       "gateway_tokens": 0,
+         *       "requests": 230,
+         *       "client_errors": 1,
+         *       "server_errors": 0
+         *     }
+         */
+        StatsPoint: {
+            /**
+             * Format: date-time
+             * @description Where the bucket begins; it lasts `bucket_seconds`.
+             */
+            start: string;
+        } & components["schemas"]["StatsCounts"];
+        /** @description Figures over a recent window, per bucket and in total, and the tasks not ended now. */
+        Stats: {
+            window: components["schemas"]["StatsWindow"];
+            /** @description The length of each bucket. */
+            bucket_seconds: number;
+            /**
+             * Format: date-time
+             * @description Where the first bucket begins.
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description Where the last bucket ends; it is in the future while that bucket is still filling.
+             */
+            to: string;
+            /** @description Whose figures these are; `null` for every owner's (an admin key that named none). */
+            owner: string | null;
+            /**
+             * @description The type of task the task figures count.
+             * @enum {string}
+             */
+            task_type: "inference" | "training";
+            /** @description Tasks of `task_type` that have not ended, by state, now. */
+            tasks_active: {
+                /** @description Queued, not started yet. */
+                PENDING: number;
+                /** @description Running. */
+                STARTED: number;
+                /** @description Failed transiently; will run again. */
+                RETRY: number;
+            };
+            totals: components["schemas"]["StatsTotals"];
+            /** @description One point per bucket, oldest first, covering `from` to `to`. */
+            points: components["schemas"]["StatsPoint"][];
+        };
+        /**
          * @description The category of the event, 1 to 128 characters, no control characters.
          * @example test_event
          */
@@ -2829,6 +3855,230 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request breaks the schema (`param` names the first field at fault) or is not JSON. */
+        OpenAiBadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "The request has 1 invalid field. messages: must NOT have fewer than 1 items",
+                 *         "type": "invalid_request_error",
+                 *         "param": "messages",
+                 *         "code": "validation"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description No bearer token, or one that is unknown, expired or revoked (OpenAI clients raise `AuthenticationError`). */
+        OpenAiUnauthorized: {
+            headers: {
+                /**
+                 * @description The bearer challenge (RFC 6750).
+                 * @example Bearer realm="portico", error="invalid_token"
+                 */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "A valid bearer token is required.",
+                 *         "type": "authentication_error",
+                 *         "param": null,
+                 *         "code": "invalid_token"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description The key lacks the `chat` scope (`code: insufficient_scope`), or may not use this model (`code: forbidden`); OpenAI clients raise `PermissionDeniedError`. */
+        OpenAiForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "This key may not use the model \"large\"; it may use fast.",
+                 *         "type": "permission_error",
+                 *         "param": null,
+                 *         "code": "forbidden"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description No model of this name is configured (OpenAI clients raise `NotFoundError`). */
+        OpenAiNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "No model named \"gpt-9\" exists; GET /v1/models lists the models this key may use.",
+                 *         "type": "not_found_error",
+                 *         "param": "model",
+                 *         "code": "not_found"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description The body exceeds `BODY_LIMIT`. */
+        OpenAiPayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "The request body exceeds the limit of 1048576 bytes.",
+                 *         "type": "invalid_request_error",
+                 *         "param": null,
+                 *         "code": "payload_too_large"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description The body is not `application/json`. */
+        OpenAiUnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "Unsupported Content-Type text/plain; see the operation's request body for the accepted types.",
+                 *         "type": "invalid_request_error",
+                 *         "param": null,
+                 *         "code": "unsupported_media_type"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description The key is over its request rate limit, its `tokens_per_minute`, or its `token_budget` for the period; wait `Retry-After` seconds (the period's end for a budget). OpenAI clients raise `RateLimitError`. */
+        OpenAiTooManyRequests: {
+            headers: {
+                /**
+                 * @description Seconds to wait before retrying.
+                 * @example 25
+                 */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "The key has used its budget of 100000 tokens for this month; it renews in 1296000 s.",
+                 *         "type": "rate_limit_error",
+                 *         "param": null,
+                 *         "code": "rate_limited"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description An unexpected error; it is in the server log under the `X-Request-ID`. */
+        OpenAiInternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "An unexpected error occurred; it has been logged.",
+                 *         "type": "server_error",
+                 *         "param": null,
+                 *         "code": "internal"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description No upstream of the model answered (each was tried in order, or skipped while its circuit breaker is open), or one answered an error that no other can fix. */
+        OpenAiBadGateway: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "No upstream of \"fast\" answered: upstream 1 answered 503: overloaded; upstream 2 could not be reached: connect ECONNREFUSED.",
+                 *         "type": "server_error",
+                 *         "param": null,
+                 *         "code": "upstream"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description Every upstream of the model is skipped by its circuit breaker, the database is unreachable, or the service is shutting down; retry after `Retry-After` seconds. */
+        OpenAiServiceUnavailable: {
+            headers: {
+                /**
+                 * @description Seconds to wait before retrying.
+                 * @example 25
+                 */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "Every upstream of \"fast\" failed repeatedly and is paused; retry in 25 s.",
+                 *         "type": "server_error",
+                 *         "param": null,
+                 *         "code": "unavailable"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
+        /** @description The last upstream tried sent no token within `LLM_FIRST_TOKEN_TIMEOUT_MS` or did not finish within `LLM_TIMEOUT_MS`. */
+        OpenAiGatewayTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "No upstream of \"fast\" answered: upstream 1 answered 503: overloaded; upstream 2 sent no token within 15000 ms.",
+                 *         "type": "server_error",
+                 *         "param": null,
+                 *         "code": "upstream_timeout"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenAiError"];
+            };
+        };
     };
     parameters: {
         /**
@@ -2923,6 +4173,12 @@ export type SchemaTrainingParams = components['schemas']['TrainingParams'];
 export type SchemaModelActivation = components['schemas']['ModelActivation'];
 export type SchemaModel = components['schemas']['Model'];
 export type SchemaModelPage = components['schemas']['ModelPage'];
+export type SchemaModelOnline = components['schemas']['ModelOnline'];
+export type SchemaModelActivationEvent = components['schemas']['ModelActivationEvent'];
+export type SchemaModelActivationPage = components['schemas']['ModelActivationPage'];
+export type SchemaActivationRequest = components['schemas']['ActivationRequest'];
+export type SchemaOnlineArm = components['schemas']['OnlineArm'];
+export type SchemaOnlineTest = components['schemas']['OnlineTest'];
 export type SchemaModelArtifact = components['schemas']['ModelArtifact'];
 export type SchemaChatRequest = components['schemas']['ChatRequest'];
 export type SchemaUsage = components['schemas']['Usage'];
@@ -2936,6 +4192,21 @@ export type SchemaConversationDetail = components['schemas']['ConversationDetail
 export type SchemaConversationPage = components['schemas']['ConversationPage'];
 export type SchemaTaskEventFrame = components['schemas']['TaskEventFrame'];
 export type SchemaStreamEndFrame = components['schemas']['StreamEndFrame'];
+export type SchemaChatCompletionMessage = components['schemas']['ChatCompletionMessage'];
+export type SchemaChatCompletionRequest = components['schemas']['ChatCompletionRequest'];
+export type SchemaCompletionUsage = components['schemas']['CompletionUsage'];
+export type SchemaChatCompletion = components['schemas']['ChatCompletion'];
+export type SchemaChatCompletionChunk = components['schemas']['ChatCompletionChunk'];
+export type SchemaGatewayModel = components['schemas']['GatewayModel'];
+export type SchemaGatewayModelList = components['schemas']['GatewayModelList'];
+export type SchemaOpenAiError = components['schemas']['OpenAiError'];
+export type SchemaUsageRecord = components['schemas']['UsageRecord'];
+export type SchemaUsagePage = components['schemas']['UsagePage'];
+export type SchemaStatsWindow = components['schemas']['StatsWindow'];
+export type SchemaStatsCounts = components['schemas']['StatsCounts'];
+export type SchemaStatsTotals = components['schemas']['StatsTotals'];
+export type SchemaStatsPoint = components['schemas']['StatsPoint'];
+export type SchemaStats = components['schemas']['Stats'];
 export type SchemaEventType = components['schemas']['EventType'];
 export type SchemaEventIdString = components['schemas']['EventIdString'];
 export type SchemaEventData = components['schemas']['EventData'];
@@ -2951,6 +4222,17 @@ export type ResponseInternalError = components['responses']['InternalError'];
 export type ResponseServiceUnavailable = components['responses']['ServiceUnavailable'];
 export type ResponseBadGateway = components['responses']['BadGateway'];
 export type ResponseGatewayTimeout = components['responses']['GatewayTimeout'];
+export type ResponseOpenAiBadRequest = components['responses']['OpenAiBadRequest'];
+export type ResponseOpenAiUnauthorized = components['responses']['OpenAiUnauthorized'];
+export type ResponseOpenAiForbidden = components['responses']['OpenAiForbidden'];
+export type ResponseOpenAiNotFound = components['responses']['OpenAiNotFound'];
+export type ResponseOpenAiPayloadTooLarge = components['responses']['OpenAiPayloadTooLarge'];
+export type ResponseOpenAiUnsupportedMediaType = components['responses']['OpenAiUnsupportedMediaType'];
+export type ResponseOpenAiTooManyRequests = components['responses']['OpenAiTooManyRequests'];
+export type ResponseOpenAiInternalError = components['responses']['OpenAiInternalError'];
+export type ResponseOpenAiBadGateway = components['responses']['OpenAiBadGateway'];
+export type ResponseOpenAiServiceUnavailable = components['responses']['OpenAiServiceUnavailable'];
+export type ResponseOpenAiGatewayTimeout = components['responses']['OpenAiGatewayTimeout'];
 export type ParameterLimit = components['parameters']['Limit'];
 export type ParameterCursor = components['parameters']['Cursor'];
 export type ParameterEventId = components['parameters']['EventId'];
@@ -3133,6 +4415,169 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console page. */
+            200: {
+                headers: {
+                    /**
+                     * @description Always `no-cache`, so a new build is picked up at once.
+                     * @example no-cache
+                     */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!doctype html><html lang="en"><head><title>Portico console</title><script type="module" src="/console/assets/index-3f2a1c.js"></script></head><body><div id="app"></div></body></html> */
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How far back the figures go.
+                 * @example 1h
+                 */
+                window?: components["schemas"]["StatsWindow"];
+                /**
+                 * @description Whose tasks the task series count (inference and training latencies differ by orders of magnitude).
+                 * @example inference
+                 */
+                task_type?: "inference" | "training";
+                /**
+                 * @description Only this owner's figures. Useful to admin keys, which see every owner's; a key without
+                 *     `admin` gets its own owner's figures whatever this says.
+                 * @example acme
+                 */
+                owner?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "window": "15m",
+                     *       "bucket_seconds": 60,
+                     *       "from": "2026-12-02T09:46:00.000Z",
+                     *       "to": "2026-12-02T10:01:00.000Z",
+                     *       "owner": null,
+                     *       "task_type": "inference",
+                     *       "tasks_active": {
+                     *         "PENDING": 2,
+                     *         "STARTED": 1,
+                     *         "RETRY": 0
+                     *       },
+                     *       "totals": {
+                     *         "events_received": 1250,
+                     *         "tasks_started": 96,
+                     *         "tasks_succeeded": 93,
+                     *         "tasks_failed": 1,
+                     *         "tasks_revoked": 2,
+                     *         "latency_p50_ms": 14.2,
+                     *         "latency_p95_ms": 41.7,
+                     *         "gateway_tokens": 0,
+                     *         "requests": 3400,
+                     *         "client_errors": 12,
+                     *         "server_errors": 0
+                     *       },
+                     *       "points": [
+                     *         {
+                     *           "start": "2026-12-02T10:00:00.000Z",
+                     *           "events_received": 84,
+                     *           "tasks_started": 7,
+                     *           "tasks_succeeded": 6,
+                     *           "tasks_failed": 0,
+                     *           "tasks_revoked": 1,
+                     *           "latency_p50_ms": 13.9,
+                     *           "latency_p95_ms": 38.2,
+                     *           "gateway_tokens": 0,
+                     *           "requests": 230,
+                     *           "client_errors": 1,
+                     *           "server_errors": 0
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Stats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCurrentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calling key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "key_id": "key_3JqT0y7cRkz1",
+                     *       "name": "ingest-service",
+                     *       "owner": "acme",
+                     *       "scopes": [
+                     *         "events:write"
+                     *       ],
+                     *       "token_hint": "ptk_…x9Qa",
+                     *       "rate_limit_per_minute": null,
+                     *       "models": null,
+                     *       "token_budget": null,
+                     *       "budget_period": null,
+                     *       "tokens_per_minute": null,
+                     *       "created_at": "2026-11-22T10:15:30.123Z",
+                     *       "last_used_at": "2026-11-22T10:20:00.000Z",
+                     *       "expires_at": null,
+                     *       "revoked_at": null,
+                     *       "status": "active"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listEvents: {
         parameters: {
             query?: {
@@ -3274,15 +4719,16 @@ export interface operations {
                  */
                 event_type?: components["schemas"]["EventType"];
                 /**
-                 * @description The same as the Last-Event-ID header, for clients that cannot set headers.
-                 * @example 1842
+                 * @description The same as the Last-Event-ID header, for clients that cannot set headers; the header wins when both are sent.
+                 * @example 745.1204
                  */
                 last_event_id?: string;
             };
             header?: {
                 /**
-                 * @description Resume after this event (sent by EventSource on reconnect).
-                 * @example 1842
+                 * @description Resume after this event (sent by EventSource on reconnect): the `id:` of a frame this stream
+                 *     sent, `<transaction>.<event>`. Anything else, or a position out of its range, answers 400.
+                 * @example 745.1204
                  */
                 "Last-Event-ID"?: string;
             };
@@ -3712,6 +5158,7 @@ export interface operations {
                      *         "location_id": 12,
                      *         "score": 0.83,
                      *         "rank": 1,
+                     *         "exploration": false,
                      *         "children": true,
                      *         "breakfast": true,
                      *         "lunch": false,
@@ -3812,18 +5259,71 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    retryInference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0d9f5d7e-6c1b-4b8e-9b35-6a8f1f4f2c11
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new task is queued. */
+            200: {
+                headers: {
+                    /**
+                     * @description The new task's status URL.
+                     * @example /inference/status/7c2e1b9a-4d3f-4e8a-9c1b-2f3e4d5c6b7a
+                     */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "task_id": "7c2e1b9a-4d3f-4e8a-9c1b-2f3e4d5c6b7a",
+                     *       "status": "PENDING",
+                     *       "type": "inference",
+                     *       "progress": 0,
+                     *       "created_at": "2026-11-22T10:25:00.000Z",
+                     *       "started_at": null,
+                     *       "finished_at": null,
+                     *       "error": null,
+                     *       "model_id": null,
+                     *       "model_version": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TaskStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     streamInferenceEvents: {
         parameters: {
             query?: {
                 /**
-                 * @description The same as the Last-Event-ID header, for clients that cannot set headers.
+                 * @description The same as the Last-Event-ID header, for clients that cannot set headers; the header wins when both are sent.
                  * @example 1842
                  */
                 last_event_id?: string;
             };
             header?: {
                 /**
-                 * @description Resume after this event (sent by EventSource on reconnect).
+                 * @description Resume after this event (sent by EventSource on reconnect): the `id:` of a frame this stream
+                 *     sent. Anything else, or a position out of its range, answers 400.
                  * @example 1842
                  */
                 "Last-Event-ID"?: string;
@@ -3871,6 +5371,68 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listTrainingTasks: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Opaque cursor from a previous page's `next_cursor`. Pass it unchanged, with the same filters,
+                 *     to get the next page.
+                 * @example eyJ4IjoiNzQ1IiwiaSI6IjEyMDQifQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only tasks in this state.
+                 * @example STARTED
+                 */
+                status?: components["schemas"]["TaskState"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of training tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "task_id": "5b0f3d7e-6c1b-4b8e-9b35-6a8f1f4f2c99",
+                     *           "status": "STARTED",
+                     *           "type": "training",
+                     *           "progress": 0.35,
+                     *           "created_at": "2026-11-22T10:19:30.000Z",
+                     *           "started_at": "2026-11-22T10:19:30.050Z",
+                     *           "finished_at": null,
+                     *           "error": null,
+                     *           "model_id": null,
+                     *           "model_version": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TaskPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4062,18 +5624,92 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    retryTraining: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The task's id.
+                 * @example 0d9f5d7e-6c1b-4b8e-9b35-6a8f1f4f2c11
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new training task is queued. */
+            200: {
+                headers: {
+                    /**
+                     * @description The new task's status URL.
+                     * @example /train/status/8d3f2c0b-5e4a-4f9b-8d2c-3a4f5e6d7c8b
+                     */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "task_id": "8d3f2c0b-5e4a-4f9b-8d2c-3a4f5e6d7c8b",
+                     *       "status": "PENDING",
+                     *       "type": "training",
+                     *       "progress": 0,
+                     *       "created_at": "2026-11-22T10:25:00.000Z",
+                     *       "started_at": null,
+                     *       "finished_at": null,
+                     *       "error": null,
+                     *       "model_id": null,
+                     *       "model_version": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TaskStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description Too few labelled tasks to train on. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:portico:problem:not-enough-labels",
+                     *       "title": "Unprocessable Content",
+                     *       "status": 422,
+                     *       "detail": "Training needs at least 20 labelled tasks; 7 exist.",
+                     *       "instance": "/train/8d3f2c0b-5e4a-4f9b-8d2c-3a4f5e6d7c8b/retry",
+                     *       "request_id": "3f1c9f0e-6a51-4c1a-9d0b-0f3c2b9d7e21",
+                     *       "labels": 7,
+                     *       "min_labels": 20
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     streamTrainingEvents: {
         parameters: {
             query?: {
                 /**
-                 * @description The same as the Last-Event-ID header, for clients that cannot set headers.
+                 * @description The same as the Last-Event-ID header, for clients that cannot set headers; the header wins when both are sent.
                  * @example 1842
                  */
                 last_event_id?: string;
             };
             header?: {
                 /**
-                 * @description Resume after this event (sent by EventSource on reconnect).
+                 * @description Resume after this event (sent by EventSource on reconnect): the `id:` of a frame this stream
+                 *     sent. Anything else, or a position out of its range, answers 400.
                  * @example 1842
                  */
                 "Last-Event-ID"?: string;
@@ -4385,13 +6021,84 @@ export interface operations {
                      *           "training_task_id": null,
                      *           "labels_used": 0,
                      *           "metrics": null,
-                     *           "activation": null
+                     *           "activation": null,
+                     *           "online": {
+                     *             "tasks": 0,
+                     *             "feedback": 0,
+                     *             "selections": 0,
+                     *             "selection_rate": null,
+                     *             "k": 10,
+                     *             "hit_rate_at_k": null,
+                     *             "mrr": null
+                     *           },
+                     *           "online_test": null
                      *         }
                      *       ],
                      *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["ModelPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listModelActivations: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Opaque cursor from a previous page's `next_cursor`. Pass it unchanged, with the same filters,
+                 *     to get the next page.
+                 * @example eyJ4IjoiNzQ1IiwiaSI6IjEyMDQifQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of activations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "activation_id": 2,
+                     *           "model_id": "mdl_9a2b7c1d0e3f4a5b",
+                     *           "version": 2,
+                     *           "previous_model_id": "mdl_3b1f0c2a9d7e4f6a",
+                     *           "previous_version": 1,
+                     *           "change": "activated",
+                     *           "actor": "auto",
+                     *           "reason": "offline",
+                     *           "note": "AUTO_ACTIVATE=if_better: hold-out AUC 0.910 against 0.702",
+                     *           "figures": {
+                     *             "new_auc": 0.91,
+                     *             "previous_auc": 0.702
+                     *           },
+                     *           "activated_at": "2026-11-22T10:20:00.000Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ModelActivationPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4452,7 +6159,17 @@ export interface operations {
                      *         "previous_model_id": "mdl_3b1f0c2a9d7e4f6a",
                      *         "previous_value": null,
                      *         "decided_at": "2026-11-22T10:20:00.000Z"
-                     *       }
+                     *       },
+                     *       "online": {
+                     *         "tasks": 1200,
+                     *         "feedback": 1100,
+                     *         "selections": 1012,
+                     *         "selection_rate": 0.92,
+                     *         "k": 10,
+                     *         "hit_rate_at_k": 0.92,
+                     *         "mrr": 0.61
+                     *       },
+                     *       "online_test": null
                      *     }
                      */
                     "application/json": components["schemas"]["Model"];
@@ -4480,7 +6197,16 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "rollback: v3 lowered the selection rate"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ActivationRequest"];
+            };
+        };
         responses: {
             /** @description The model, now active. */
             200: {
@@ -4517,7 +6243,17 @@ export interface operations {
                      *         "previous_model_id": "mdl_3b1f0c2a9d7e4f6a",
                      *         "previous_value": null,
                      *         "decided_at": "2026-11-22T10:20:00.000Z"
-                     *       }
+                     *       },
+                     *       "online": {
+                     *         "tasks": 1200,
+                     *         "feedback": 1100,
+                     *         "selections": 1012,
+                     *         "selection_rate": 0.92,
+                     *         "k": 10,
+                     *         "hit_rate_at_k": 0.92,
+                     *         "mrr": 0.61
+                     *       },
+                     *       "online_test": null
                      *     }
                      */
                     "application/json": components["schemas"]["Model"];
@@ -4742,7 +6478,7 @@ export interface operations {
                      *       "type": "urn:portico:problem:unprocessable",
                      *       "title": "Unprocessable Content",
                      *       "status": 422,
-                     *       "detail": "Row 3, column price is not a number; nothing was imported.",
+                     *       "detail": "Row 3, column price: \"cheap\" is not a number; nothing was imported.",
                      *       "instance": "/content/locations/import",
                      *       "request_id": "3f1c9f0e-6a51-4c1a-9d0b-0f3c2b9d7e21",
                      *       "errors": [
@@ -5296,6 +7032,196 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    createChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The completion, as one object or (with `stream: true`) as server-sent events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "chatcmpl-6a0f8d9e1c2b4e3f8a7b5c6d7e8f9a0b",
+                     *       "object": "chat.completion",
+                     *       "created": 1796725800,
+                     *       "model": "fast",
+                     *       "choices": [
+                     *         {
+                     *           "index": 0,
+                     *           "message": {
+                     *             "role": "assistant",
+                     *             "content": "Lake Lugano has family resorts with pools."
+                     *           },
+                     *           "finish_reason": "stop",
+                     *           "logprobs": null
+                     *         }
+                     *       ],
+                     *       "usage": {
+                     *         "prompt_tokens": 24,
+                     *         "completion_tokens": 9,
+                     *         "total_tokens": 33
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatCompletion"];
+                    /**
+                     * @example data: {"id":"chatcmpl-6a0f8d9e1c2b4e3f8a7b5c6d7e8f9a0b","object":"chat.completion.chunk","created":1796725800,"model":"fast","choices":[{"index":0,"delta":{"role":"assistant","content":"Lake "},"finish_reason":null}]}
+                     *
+                     *     data: {"id":"chatcmpl-6a0f8d9e1c2b4e3f8a7b5c6d7e8f9a0b","object":"chat.completion.chunk","created":1796725800,"model":"fast","choices":[{"index":0,"delta":{"content":"Lugano"},"finish_reason":"stop"}]}
+                     *
+                     *     data: {"id":"chatcmpl-6a0f8d9e1c2b4e3f8a7b5c6d7e8f9a0b","object":"chat.completion.chunk","created":1796725800,"model":"fast","choices":[],"usage":{"prompt_tokens":24,"completion_tokens":2,"total_tokens":26}}
+                     *
+                     *     data: [DONE]
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["OpenAiBadRequest"];
+            401: components["responses"]["OpenAiUnauthorized"];
+            403: components["responses"]["OpenAiForbidden"];
+            404: components["responses"]["OpenAiNotFound"];
+            413: components["responses"]["OpenAiPayloadTooLarge"];
+            415: components["responses"]["OpenAiUnsupportedMediaType"];
+            429: components["responses"]["OpenAiTooManyRequests"];
+            500: components["responses"]["OpenAiInternalError"];
+            502: components["responses"]["OpenAiBadGateway"];
+            503: components["responses"]["OpenAiServiceUnavailable"];
+            504: components["responses"]["OpenAiGatewayTimeout"];
+        };
+    };
+    listGatewayModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The models. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "object": "list",
+                     *       "data": [
+                     *         {
+                     *           "id": "fast",
+                     *           "object": "model",
+                     *           "created": 1796725800,
+                     *           "owned_by": "portico"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayModelList"];
+                };
+            };
+            400: components["responses"]["OpenAiBadRequest"];
+            401: components["responses"]["OpenAiUnauthorized"];
+            403: components["responses"]["OpenAiForbidden"];
+            429: components["responses"]["OpenAiTooManyRequests"];
+            500: components["responses"]["OpenAiInternalError"];
+            503: components["responses"]["OpenAiServiceUnavailable"];
+        };
+    };
+    listUsage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Opaque cursor from a previous page's `next_cursor`. Pass it unchanged, with the same filters,
+                 *     to get the next page.
+                 * @example eyJ4IjoiNzQ1IiwiaSI6IjEyMDQifQ
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only this key's usage (admin only; other keys may name only themselves).
+                 * @example key_3JqT0y7cRkz1
+                 */
+                key_id?: string;
+                /**
+                 * @description Only the usage of this owner's keys (admin only; other keys may name only their own owner).
+                 * @example acme
+                 */
+                owner?: string;
+                /**
+                 * @description Only this public model name.
+                 * @example fast
+                 */
+                model?: string;
+                /**
+                 * @description First UTC day to include.
+                 * @example 2026-12-01
+                 */
+                since?: string;
+                /**
+                 * @description Last UTC day to include.
+                 * @example 2026-12-31
+                 */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of usage records. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "key_id": "key_3JqT0y7cRkz1",
+                     *           "owner": "acme",
+                     *           "model": "fast",
+                     *           "day": "2026-12-02",
+                     *           "requests": 12,
+                     *           "prompt_tokens": 840,
+                     *           "completion_tokens": 2210,
+                     *           "total_tokens": 3050,
+                     *           "errors": 1,
+                     *           "estimated": false
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UsagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listApiKeys: {
         parameters: {
             query?: {
@@ -5340,6 +7266,10 @@ export interface operations {
                      *           ],
                      *           "token_hint": "ptk_…x9Qa",
                      *           "rate_limit_per_minute": null,
+                     *           "models": null,
+                     *           "token_budget": null,
+                     *           "budget_period": null,
+                     *           "tokens_per_minute": null,
                      *           "created_at": "2026-11-22T10:15:30.123Z",
                      *           "last_used_at": "2026-11-22T10:20:00.000Z",
                      *           "expires_at": null,
@@ -5370,15 +7300,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "name": "ingest-service",
-                 *       "scopes": [
-                 *         "events:write"
-                 *       ],
-                 *       "owner": "acme"
-                 *     }
-                 */
                 "application/json": components["schemas"]["ApiKeyCreate"];
             };
         };
@@ -5404,6 +7325,10 @@ export interface operations {
                      *       ],
                      *       "token_hint": "ptk_…x9Qa",
                      *       "rate_limit_per_minute": null,
+                     *       "models": null,
+                     *       "token_budget": null,
+                     *       "budget_period": null,
+                     *       "tokens_per_minute": null,
                      *       "created_at": "2026-11-22T10:15:30.123Z",
                      *       "last_used_at": null,
                      *       "expires_at": null,
@@ -5456,6 +7381,10 @@ export interface operations {
                      *       ],
                      *       "token_hint": "ptk_…x9Qa",
                      *       "rate_limit_per_minute": null,
+                     *       "models": null,
+                     *       "token_budget": null,
+                     *       "budget_period": null,
+                     *       "tokens_per_minute": null,
                      *       "created_at": "2026-11-22T10:15:30.123Z",
                      *       "last_used_at": null,
                      *       "expires_at": null,
