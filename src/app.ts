@@ -9,7 +9,6 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { ApiKeyService } from './auth/api-key-service.js';
 import { ApiKeyVerifier } from './auth/api-key-verifier.js';
-import { authFailureOf, bearerSecurityHandler } from './auth/bearer.js';
 import { RequestRateLimiter, SharedWindowStore, redisStore } from './auth/rate-limit.js';
 import type { Config } from './config.js';
 import { ApiKeyRepository } from './db/api-keys.js';
@@ -27,24 +26,36 @@ import { contentHandlers, IMPORT_MAX_BYTES } from './handlers/content.js';
 import { eventHandlers } from './handlers/events.js';
 import { inferenceHandlers } from './handlers/inference.js';
 import { modelHandlers } from './handlers/models.js';
+import { toModelOnline } from './presenters/models.js';
+import { LearningLoop } from './recommender/learning-loop.js';
 import { trainingHandlers } from './handlers/training.js';
 import { ModelRepository } from './db/models.js';
 import { ChatService } from './chat/chat-service.js';
-import { DevelopmentProvider } from './chat/development-provider.js';
-import { OpenAiProvider } from './chat/openai-provider.js';
-import { chatSocket } from './chat/websocket.js';
+import { PostgresTokenCounter, RedisTokenCounter, UsageLedger } from './gateway/accounting.js';
+import { Gateway } from './gateway/gateway.js';
+import { routesFrom } from './gateway/routes.js';
+import { UsageRepository } from './db/usage.js';
+import { gatewayHandlers } from './handlers/gateway.js';
+import { usageHandlers } from './handlers/usage.js';
+import { chatSocket } from './http/chat-socket.js';
 import { ConversationRepository } from './db/conversations.js';
 import { chatHandlers } from './handlers/chat.js';
 import { SchemaValidator } from './http/schemas.js';
+import { BodyBounds } from './http/body-bounds.js';
+import { readJsonBody } from './http/json-body.js';
 import { systemHandlers } from './handlers/system.js';
 import { dispatchOperations } from './http/dispatch.js';
 import { redocAssets } from './http/docs.js';
+import { consoleAssets, consolePage, consoleSecurity } from './http/console.js';
+import { StatsRepository } from './db/stats.js';
+import { statsHandlers } from './handlers/stats.js';
 import { STORABLE_FORMATS } from './http/formats.js';
 import { Metrics } from './http/metrics.js';
 import type { Handlers } from './http/operations.js';
-import { problemResponse, toProblemError } from './http/problem.js';
+import { errorAnswer, isServerFault, toProblem } from './http/errors.js';
+import { authFailureOf, bearerSecurityHandler } from './http/security.js';
 import { requestIdOf, requestLogOf, withRequestContext } from './http/request-context.js';
-import { loadSpec } from './http/spec.js';
+import { BUNDLED_SPEC_PATH, loadSpec } from './http/spec.js';
 import type { TaskQueue } from './queue/task-queue.js';
 import { ChangeFeed } from './streams/follow.js';
 import { LiveEventHub } from './streams/live-events.js';
@@ -73,7 +84,11 @@ export interface PorticoApp {
 /** Builds the service: config and dependencies in, app out. Listening is the caller's job. */
 export async function createApp({ config, database, queue, logger }: AppDependencies): Promise<PorticoApp> {
   const spec = loadSpec();
-  const metrics = new Metrics(() => database.poolStats());
+  const models = new ModelRepository(database);
+  const metrics = new Metrics(
+    () => database.poolStats(),
+    async () => (await models.onlineByVersion()).map((row) => ({ version: row.version, ...toModelOnline(row) })),
+  );
   const shutdown = new AbortController();
   // Every open stream and socket listens for shutdown; thousands at once is normal, not a leak.
   setMaxListeners(0, shutdown.signal);
@@ -98,25 +113,52 @@ export async function createApp({ config, database, queue, logger }: AppDependen
   await liveEvents.start();
   const results = new ResultRepository(database);
   const locations = new LocationRepository(database);
-  const models = new ModelRepository(database);
 
   const conversations = new ConversationRepository(database);
-  const provider = config.llmBaseUrl
-    ? new OpenAiProvider({ baseUrl: config.llmBaseUrl, apiKey: config.llmApiKey, defaultModel: config.llmModel, timeoutMs: config.llmTimeoutMs })
-    : new DevelopmentProvider(config.devModelTokenDelayMs);
-  const chat = new ChatService(conversations, provider, logger);
+  const usage = new UsageRepository(database);
+  const tokenCounter = config.redisUrl === undefined ? new PostgresTokenCounter(usage) : await RedisTokenCounter.connect(config.redisUrl, usage, logger);
+  const gateway = new Gateway({
+    routes: routesFrom(config),
+    ledger: new UsageLedger(usage, tokenCounter, events),
+    observer: metrics.upstreams,
+    firstTokenTimeoutMs: config.llmFirstTokenTimeoutMs,
+    timeoutMs: config.llmTimeoutMs,
+    breakerFailures: config.breakerFailures,
+    breakerCooldownMs: config.breakerCooldownMs,
+    log: logger,
+  });
+  const chat = new ChatService(conversations, gateway, logger);
 
   const handlers: Handlers = {
-    ...systemHandlers({ database, spec, metrics, startedAt: Date.now() }),
+    ...systemHandlers({ database, spec, metrics, startedAt: Date.now(), consolePage: consolePage() }),
+    ...statsHandlers({ stats: new StatsRepository(database), answers: metrics.answers }),
     ...apiKeyHandlers(keys),
     ...eventHandlers(events, eventRepository, liveEvents),
-    ...inferenceHandlers({ tasks, taskEvents, taskFeed, results, locations, queue, events }),
+    ...inferenceHandlers({
+      tasks,
+      taskEvents,
+      taskFeed,
+      results,
+      locations,
+      queue,
+      events,
+      learning: new LearningLoop({
+        models,
+        tasks,
+        enqueueTraining: queue.enqueue('training'),
+        log: logger,
+        settings: { challengerMaxFeedback: config.challengerMaxFeedback, trainEveryLabels: config.trainEveryLabels },
+      }),
+    }),
     ...contentHandlers({ locations, users: new UserRepository(database), tasks, results }),
     ...trainingHandlers({ tasks, taskEvents, taskFeed, results, models, queue, events }),
     ...modelHandlers(models),
     ...chatHandlers(chat, conversations),
+    ...gatewayHandlers(gateway),
+    ...usageHandlers(usage),
   };
 
+  const bodyBounds = new BodyBounds(spec);
   const app = express();
   app.disable('x-powered-by');
   // ETags would hash every JSON body; clients of this API poll by id, not by revalidation.
@@ -130,6 +172,7 @@ export async function createApp({ config, database, queue, logger }: AppDependen
       },
     }),
   );
+  app.use(consoleSecurity());
   if (config.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -147,6 +190,7 @@ export async function createApp({ config, database, queue, logger }: AppDependen
   // Wrapping the response costs even when nothing is compressed; skip it when the client cannot decode.
   app.use((req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next()));
   app.use(redocAssets());
+  app.use(consoleAssets());
   // FastAPI reads a body sent without Content-Type as JSON, and the seeds' Python clients rely on it.
   app.use((req, _res, next) => {
     if (req.headers['content-type'] === undefined && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)) {
@@ -154,39 +198,48 @@ export async function createApp({ config, database, queue, logger }: AppDependen
     }
     next();
   });
-  app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
-  app.use(
-    OpenApiValidator.middleware({
-      apiSpec: structuredClone(spec.document) as unknown as Parameters<typeof OpenApiValidator.middleware>[0]['apiSpec'],
-      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, removeAdditional: false, allErrors: true },
-      validateResponses: config.validateResponses ? { removeAdditional: false } : false,
-      validateSecurity: { handlers: { bearerAuth: bearerSecurityHandler(verifier, rateLimiter) } },
-      validateFormats: true,
-      ajvFormats: { mode: 'full' },
-      formats: STORABLE_FORMATS,
-      ignoreUndocumented: false,
-      fileUploader: { limits: { fileSize: IMPORT_MAX_BYTES, files: 1, fields: 10 } },
-    }),
-  );
+  // HEAD is GET without the body (RFC 9110): the spec's GET operations answer it, and Node already
+  // omits the body of a response to a request that arrived as HEAD.
+  app.use((req, _res, next) => {
+    if (req.method === 'HEAD') req.method = 'GET';
+    next();
+  });
+  app.use(readJsonBody(config.bodyLimitBytes));
+  const validator = OpenApiValidator.middleware({
+    // The validator reads (and amends) its own copy of the bundled spec.
+    apiSpec: BUNDLED_SPEC_PATH,
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, removeAdditional: false, allErrors: true },
+    validateResponses: config.validateResponses ? { removeAdditional: false } : false,
+    validateSecurity: { handlers: { bearerAuth: bearerSecurityHandler(verifier, rateLimiter) } },
+    validateFormats: true,
+    ajvFormats: { mode: 'full' },
+    formats: STORABLE_FORMATS,
+    ignoreUndocumented: false,
+    fileUploader: { limits: { fileSize: IMPORT_MAX_BYTES, files: 1, fields: 10 } },
+  });
+  // A JSON body is parsed, under its operation's bounds, once the operation is matched and the
+  // caller authorized: before the schema validator (ajv) could spend time on a body far outside them.
+  const validation = validator.findIndex((middleware) => middleware.name === 'requestMiddleware');
+  if (validation === -1) throw new Error('express-openapi-validator no longer has a requestMiddleware to check body bounds before');
+  validator.splice(validation, 0, bodyBounds.middleware());
+  app.use(validator);
   app.use(dispatchOperations(handlers, { logger, shutdownSignal: shutdown.signal, heartbeatMs: config.sseHeartbeatMs }));
 
   const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    const problem = toProblemError(authFailureOf(req) ?? error);
-    if (problem.status >= 500 && problem.status !== 503) {
-      requestLogOf(req, logger).error({ err: error }, 'request failed unexpectedly');
-    }
+    const problem = toProblem(authFailureOf(req) ?? error);
+    if (isServerFault(problem)) requestLogOf(req, logger).error({ err: error }, 'request failed unexpectedly');
     if (res.headersSent) {
       res.end();
       return;
     }
-    const { status, headers, body } = problemResponse(problem, req, requestIdOf(req));
-    res.status(status).set(headers).type('application/problem+json').json(body);
+    const answer = errorAnswer(problem, req.originalUrl, requestIdOf(req));
+    res.status(answer.status).set(answer.headers).type(answer.contentType).json(answer.body);
   };
   app.use(errorHandler);
 
   return {
     listener: withRequestContext(app, logger, metrics),
-    upgrade: chatSocket({ verifier, chat, validator: new SchemaValidator(spec), log: logger, shutdown: shutdown.signal }),
+    upgrade: chatSocket({ verifier, chat, validator: new SchemaValidator(spec), bodyBounds, log: logger, shutdown: shutdown.signal }),
     express: app,
     metrics,
     keys,
@@ -198,6 +251,7 @@ export async function createApp({ config, database, queue, logger }: AppDependen
       await verifier.stop();
       await store.shutdown?.();
       await redis?.close();
+      await tokenCounter.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import pino from 'pino';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { startService } from './service.js';
+import { startService, stopOnSignal } from './service.js';
 
 /**
  * The service's entry point: configuration, listening, and graceful shutdown on SIGTERM/SIGINT.
@@ -27,20 +27,9 @@ async function serve(config: Config): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const service = await startService(config, logger, announce);
   logger.info({ url: service.url, engine: service.database.engine }, 'listening');
-  if (cluster.isPrimary) announce(`Portico is serving on ${service.url}\n  API reference: ${service.url}/docs`);
+  if (cluster.isPrimary) announce(`Portico is serving on ${service.url}\n  API reference: ${service.url}/docs\n  Console:       ${service.url}/console (sign in with an API key)`);
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'shutting down');
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  stopOnSignal(logger, 'shutting down', () => service.stop());
 }
 
 function supervise(config: Config): void {
@@ -49,7 +38,9 @@ function supervise(config: Config): void {
   let ready = 0;
   const fork = () => cluster.fork().on('message', (message: unknown) => {
     if (message === 'listening' && ++ready === config.webConcurrency) {
-      announce(`Portico is serving on http://${config.host}:${config.port} with ${config.webConcurrency} processes\n  API reference: http://${config.host}:${config.port}/docs`);
+      announce(
+        `Portico is serving on http://${config.host}:${config.port} with ${config.webConcurrency} processes\n  API reference: http://${config.host}:${config.port}/docs\n  Console:       http://${config.host}:${config.port}/console (sign in with an API key)`,
+      );
     }
   });
   for (let i = 0; i < config.webConcurrency; i++) fork();

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp, type PorticoApp } from './app.js';
-import { PROBLEM_TYPES } from './http/problem.js';
+import { rawErrorAnswer, transportProblem } from './http/errors.js';
 import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/database.js';
 import { LocationRepository } from './db/locations.js';
@@ -35,26 +35,34 @@ export interface Backend {
  * malformed request lines) still get a problem+json answer with a request id.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') {
+  if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const title = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
-  const requestId = randomUUID();
-  const body = JSON.stringify({
-    type: tooLarge ? PROBLEM_TYPES.headersTooLarge : PROBLEM_TYPES.malformedRequest,
-    title,
-    status,
-    detail: tooLarge ? 'The request line and headers exceed 16 KB.' : 'The request is not valid HTTP.',
-    instance: '/',
-    request_id: requestId,
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const problem =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? transportProblem('headers_too_large', 'The request line and headers exceed 16 KB.')
+      : transportProblem('malformed_request', 'The request is not valid HTTP.');
+  // The path, when the request line made it into the packet, picks the error dialect (OpenAI's on /v1).
+  const rawPacket: unknown = (error as { rawPacket?: unknown }).rawPacket;
+  const path = Buffer.isBuffer(rawPacket) ? /^[A-Z]{1,20} (\/[^\s?#]{0,2000})/.exec(rawPacket.subarray(0, 4096).toString('latin1'))?.[1] : undefined;
+  socket.end(rawErrorAnswer(problem, path ?? '/', randomUUID()));
+}
+
+/** On SIGTERM or SIGINT: `stop`, then exit 0 (1 when stopping failed). */
+export function stopOnSignal(logger: Logger, message: string, stop: () => Promise<void>): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, message);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
 }
 
 /** What every process needs: the migrated database, the job queue, the catalogue and model 1. */

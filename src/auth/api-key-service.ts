@@ -1,15 +1,19 @@
 import type { Logger } from 'pino';
 import type { ApiKeyRepository } from '../db/api-keys.js';
-import type { ApiKeyOrigin, ApiKeyRow, NewApiKey } from '../db/schema.js';
+import type { ApiKeyOrigin, ApiKeyRow, BudgetPeriod, NewApiKey } from '../db/schema.js';
 import type { Scope } from './principal.js';
 import { generateKeyId, generateToken, hashToken, tokenHint } from './tokens.js';
 
 export interface NewKeyRequest {
   name: string;
-  scopes: Scope[];
+  scopes: readonly Scope[];
   owner?: string | undefined;
   expiresAt?: Date | undefined;
   rateLimitPerMinute?: number | undefined;
+  /** Gateway models the key may use; undefined for all. */
+  models?: readonly string[] | undefined;
+  tokenBudget?: { tokens: number; period: BudgetPeriod } | undefined;
+  tokensPerMinute?: number | undefined;
 }
 
 export interface CreatedKey {
@@ -31,6 +35,10 @@ function newKey(request: NewKeyRequest, origin: ApiKeyOrigin, token: string): Ne
     token_hint: tokenHint(token),
     origin,
     rate_limit_per_minute: request.rateLimitPerMinute ?? null,
+    models: request.models ? [...new Set(request.models)] : null,
+    token_budget: request.tokenBudget?.tokens ?? null,
+    budget_period: request.tokenBudget?.period ?? null,
+    tokens_per_minute: request.tokensPerMinute ?? null,
     expires_at: request.expiresAt ?? null,
   };
 }

@@ -3,7 +3,7 @@ import { API_KEY_CHANGES, type ApiKeyRepository } from '../db/api-keys.js';
 import type { Notifications } from '../db/notifications.js';
 import { followChannel } from '../db/subscription.js';
 import type { ApiKeyRow } from '../db/schema.js';
-import type { Principal, Scope } from './principal.js';
+import type { Principal } from './principal.js';
 import { hashToken } from './tokens.js';
 
 interface CacheEntry {
@@ -84,8 +84,11 @@ export class ApiKeyVerifier {
       principal = {
         keyId: row.id,
         owner: row.owner,
-        scopes: row.scopes as Scope[],
+        scopes: row.scopes,
         rateLimitPerMinute: row.rate_limit_per_minute,
+        models: row.models,
+        tokenBudget: row.token_budget !== null && row.budget_period !== null ? { tokens: Number(row.token_budget), period: row.budget_period } : null,
+        tokensPerMinute: row.tokens_per_minute,
       };
       this.principals.set(row, principal);
     }

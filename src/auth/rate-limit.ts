@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { RedisStore } from 'rate-limit-redis';
 import { createClient } from 'redis';
 import type { RateLimitRepository } from '../db/rate-limits.js';
-import { PROBLEM_TYPES, ProblemError } from '../http/problem.js';
+import { DomainError } from '../domain/errors.js';
 import type { Principal } from './principal.js';
 
 const WINDOW_MS = 60_000;
@@ -131,24 +131,16 @@ export class RequestRateLimiter {
       // A broken counter store must not take the API down: requests pass and the error is logged.
       passOnStoreError: true,
       validate: { keyGeneratorIpFallback: false, trustProxy: false, xForwardedForHeader: false },
-      handler: (req, _res, next, limitOptions) => {
+      handler: (req, _res, next) => {
         const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
         const retryAfter = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + WINDOW_MS) - Date.now()) / 1000));
         const limit = limitFor(principals.get(req));
-        next(
-          new ProblemError({
-            status: limitOptions.statusCode,
-            type: PROBLEM_TYPES.rateLimited,
-            detail: `Rate limit of ${limit} requests per minute exceeded; retry in ${retryAfter} s.`,
-            headers: { 'Retry-After': String(retryAfter) },
-            extensions: { retry_after_seconds: retryAfter },
-          }),
-        );
+        next(new DomainError('rate_limited', `Rate limit of ${limit} requests per minute exceeded; retry in ${retryAfter} s.`, { retryAfterSeconds: retryAfter }));
       },
     });
   }
 
-  /** Counts the request against its key; rejects with a 429 ProblemError when over the limit. */
+  /** Counts the request against its key; rejects with a rate_limited DomainError when over the limit. */
   async check(req: Request, res: Response, principal: Principal): Promise<void> {
     if (this.limitFor(principal) === 0) return;
     this.principals.set(req, principal);

@@ -1,18 +1,19 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ApiKeyService } from '../auth/api-key-service.js';
-import type { Scope } from '../auth/principal.js';
+import { isScope, type Scope, SCOPES } from '../auth/principal.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { ApiKeyRepository } from '../db/api-keys.js';
 import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { toApiKey } from '../handlers/api-keys.js';
-
-const SCOPES: readonly Scope[] = ['events:read', 'events:write', 'inference:run', 'inference:read', 'models:train', 'models:manage', 'chat', 'admin'];
+import { SchemaValidator } from '../http/schemas.js';
+import { loadSpec } from '../http/spec.js';
+import { toApiKey } from '../presenters/api-keys.js';
 
 const USAGE = `Usage: npm run keys -- <command>
 
   create --name NAME --scopes a,b [--owner OWNER] [--expires 30d|12h|2027-01-31] [--rate-limit N]
+         [--models fast,large] [--token-budget N [--budget-period day|week|month]] [--tokens-per-minute N]
   list [--owner OWNER]
   revoke KEY_ID
 
@@ -31,11 +32,11 @@ export function parseExpiry(value: string, now = Date.now()): Date {
 
 function parseScopes(value: string | undefined): Scope[] {
   const scopes = (value ?? '').split(',').map((scope) => scope.trim()).filter(Boolean);
-  const unknown = scopes.filter((scope) => !(SCOPES as readonly string[]).includes(scope));
+  const unknown = scopes.filter((scope) => !isScope(scope));
   if (scopes.length === 0 || unknown.length > 0) {
     throw new UsageError(unknown.length > 0 ? `unknown scope: ${unknown.join(', ')}` : '--scopes is required');
   }
-  return scopes as Scope[];
+  return scopes.filter(isScope);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -48,6 +49,10 @@ async function main(argv: string[]): Promise<void> {
       owner: { type: 'string' },
       expires: { type: 'string' },
       'rate-limit': { type: 'string' },
+      models: { type: 'string' },
+      'token-budget': { type: 'string' },
+      'budget-period': { type: 'string' },
+      'tokens-per-minute': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,15 +67,34 @@ async function main(argv: string[]): Promise<void> {
     switch (command) {
       case 'create': {
         if (!values.name) throw new UsageError('--name is required');
-        const rateLimit = values['rate-limit'] === undefined ? undefined : Number(values['rate-limit']);
-        if (rateLimit !== undefined && !(Number.isInteger(rateLimit) && rateLimit >= 0)) throw new UsageError('--rate-limit: expected an integer >= 0');
+        const number = (flag: string | undefined) => (flag === undefined ? undefined : Number(flag));
+        // The same rules (bounds, enums, defaults) as POST /admin/api-keys: the spec's ApiKeyCreate.
+        const checked = new SchemaValidator(loadSpec()).body('createApiKey', {
+          name: values.name,
+          scopes: parseScopes(values.scopes),
+          ...(values.owner === undefined ? {} : { owner: values.owner }),
+          ...(values['rate-limit'] === undefined ? {} : { rate_limit_per_minute: number(values['rate-limit']) }),
+          ...(values.models === undefined ? {} : { models: values.models.split(',').map((model) => model.trim()) }),
+          ...(values['token-budget'] === undefined ? {} : { token_budget: number(values['token-budget']) }),
+          ...(values['budget-period'] === undefined ? {} : { budget_period: values['budget-period'] }),
+          ...(values['tokens-per-minute'] === undefined ? {} : { tokens_per_minute: number(values['tokens-per-minute']) }),
+        });
+        const flagOf = (pointer: string) => {
+          const field = pointer.slice(1).split('/')[0] ?? '';
+          return field === 'rate_limit_per_minute' ? 'rate-limit' : field.replaceAll('_', '-');
+        };
+        if (!checked.ok) throw new UsageError(checked.errors.map((error) => `--${flagOf(error.pointer)}: ${error.message}`).join('\n'));
+        const body = checked.body;
         const { row, token } = await keys.create(
           {
-            name: values.name,
-            scopes: parseScopes(values.scopes),
-            owner: values.owner,
+            name: body.name,
+            scopes: body.scopes,
+            owner: body.owner,
             expiresAt: values.expires === undefined ? undefined : parseExpiry(values.expires),
-            rateLimitPerMinute: rateLimit,
+            rateLimitPerMinute: body.rate_limit_per_minute,
+            models: body.models,
+            tokenBudget: body.token_budget === undefined ? undefined : { tokens: body.token_budget, period: body.budget_period },
+            tokensPerMinute: body.tokens_per_minute,
           },
           'cli',
         );

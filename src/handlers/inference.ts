@@ -1,48 +1,21 @@
-import { isAdmin, type Principal, visibleOwner } from '../auth/principal.js';
+import { type Principal, visibleOwner } from '../auth/principal.js';
 import type { EventBatcher } from '../db/event-batcher.js';
 import type { LocationRepository } from '../db/locations.js';
 import type { ResultRepository } from '../db/results.js';
-import type { LocationRow, TaskRow } from '../db/schema.js';
 import type { TaskEventRepository } from '../db/task-events.js';
-import type { TaskRepository } from '../db/tasks.js';
-import type { SchemaLocationFields, SchemaTaskStatus, SchemaUserData } from '../generated/api.js';
-import { CURSOR_VALUE, decodeCursor, encodeCursor } from '../http/cursor.js';
+import { TERMINAL_STATES, type TaskRepository } from '../db/tasks.js';
+import type { SchemaUserData } from '../generated/api.js';
+import { CURSOR_VALUE, decodeTaskPosition, unsentPosition } from '../http/cursor.js';
+import { keysetPage } from '../http/pagination.js';
 import type { Handlers, Reply } from '../http/operations.js';
-import { PROBLEM_TYPES, ProblemError } from '../http/problem.js';
+import { DomainError } from '../domain/errors.js';
+import { taskNotFound, taskNotReady } from '../domain/tasks.js';
+import { toLocation } from '../presenters/locations.js';
+import { toTaskStatus } from '../presenters/tasks.js';
 import type { TaskQueue } from '../queue/task-queue.js';
-import { locationFeatures } from '../recommender/profiles.js';
+import type { LearningLoop } from '../recommender/learning-loop.js';
 import type { ChangeFeed } from '../streams/follow.js';
-import { resumeId, taskEventStream } from '../streams/task-stream.js';
-
-export function toTaskStatus(row: TaskRow, extra: Pick<SchemaTaskStatus, 'metrics'> = {}): SchemaTaskStatus {
-  return {
-    task_id: row.task_id,
-    status: row.status,
-    type: row.type,
-    progress: row.progress,
-    created_at: row.created_at.toISOString(),
-    started_at: row.started_at?.toISOString() ?? null,
-    finished_at: row.finished_at?.toISOString() ?? null,
-    error: row.error,
-    model_id: row.model_id,
-    model_version: row.model_version,
-    ...extra,
-  };
-}
-
-export function locationFields(row: LocationRow): SchemaLocationFields {
-  const { location_id: _id, ...fields } = locationFeatures(row);
-  return fields;
-}
-
-/** 404 for unknown tasks and for other owners' tasks alike, so ids cannot be probed. */
-export function taskNotFound(taskId: string): ProblemError {
-  return ProblemError.notFound(`No task with task_id "${taskId}" exists.`);
-}
-
-export function taskConflict(row: TaskRow, detail: string): ProblemError {
-  return new ProblemError({ status: 409, type: PROBLEM_TYPES.taskNotReady, detail, extensions: { current_status: row.status } });
-}
+import { taskEventStream } from '../streams/task-stream.js';
 
 /** Rules the schema cannot state: one age per person, no more children than people. */
 function searchErrors(user: SchemaUserData) {
@@ -64,9 +37,10 @@ export interface InferenceDependencies {
   locations: LocationRepository;
   queue: TaskQueue;
   events: EventBatcher;
+  learning: LearningLoop;
 }
 
-export function inferenceHandlers({ tasks, taskEvents, taskFeed, results, locations, queue, events }: InferenceDependencies) {
+export function inferenceHandlers({ tasks, taskEvents, taskFeed, results, locations, queue, events, learning }: InferenceDependencies) {
   const enqueue = queue.enqueue('inference');
   const log = (principal: Principal, type: string, data: Record<string, unknown>) => events.recordSystem(principal.owner, type, data);
   const findTask = async (principal: Principal, taskId: string) => {
@@ -78,9 +52,18 @@ export function inferenceHandlers({ tasks, taskEvents, taskFeed, results, locati
   return {
     startInference: async ({ body }, { principal }): Promise<Reply<'startInference'>> => {
       const errors = searchErrors(body);
-      if (errors.length > 0) throw ProblemError.validation(errors);
+      if (errors.length > 0) throw DomainError.validation(errors);
       const row = await tasks.createInference(principal.owner, body, enqueue);
       await log(principal, 'inference_start', { task_id: row.task_id });
+      return { status: 200, headers: { Location: `/inference/status/${row.task_id}` }, body: toTaskStatus(row) };
+    },
+
+    retryInference: async ({ path }, { principal }): Promise<Reply<'retryInference'>> => {
+      const search = await tasks.searchOf(visibleOwner(principal), path.task_id);
+      if (!search) throw taskNotFound(path.task_id);
+      const { user_id: _id, owner: _owner, created_at: _created, ...fields } = search;
+      const row = await tasks.createInference(principal.owner, fields, enqueue);
+      await log(principal, 'inference_start', { task_id: row.task_id, retry_of: path.task_id });
       return { status: 200, headers: { Location: `/inference/status/${row.task_id}` }, body: toTaskStatus(row) };
     },
 
@@ -91,39 +74,41 @@ export function inferenceHandlers({ tasks, taskEvents, taskFeed, results, locati
     },
 
     getInferenceResults: async ({ path, query }, { principal }): Promise<Reply<'getInferenceResults'>> => {
-      const limit = query.limit ?? 10;
       const row = await findTask(principal, path.task_id);
-      if (row.status !== 'SUCCESS') throw taskConflict(row, `The task is ${row.status}; results exist once it is SUCCESS.`);
+      if (row.status !== 'SUCCESS') throw taskNotReady(row.status, `The task is ${row.status}; results exist once it is SUCCESS.`);
       const stored = await results.get(row.task_id);
-      if (!stored) throw taskConflict(row, 'The task has no stored results.');
-      const ids = stored.location_ids.slice(0, limit);
+      if (!stored) throw taskNotReady(row.status, 'The task has no stored results.');
+      const ids = stored.location_ids.slice(0, query.limit);
       const rows = await locations.getMany(ids);
       await results.markShown(row.task_id, ids.length);
-      await log(principal, 'results', { task_id: row.task_id, limit });
+      await log(principal, 'results', { task_id: row.task_id, limit: query.limit });
       return {
         status: 200,
         body: ids.flatMap((locationId, index) => {
           const location = rows.get(locationId);
-          return location ? [{ location_id: locationId, score: stored.scores[index] ?? 0, rank: index + 1, ...locationFields(location) }] : [];
+          const rank = index + 1;
+          return location ? [{ ...toLocation(location), score: stored.scores[index] ?? 0, rank, exploration: stored.exploration_ranks.includes(rank) }] : [];
         }),
       };
     },
 
     selectInferenceResult: async ({ body }, { principal }): Promise<Reply<'selectInferenceResult'>> => {
       const row = await findTask(principal, body.task_id);
-      if (row.status !== 'SUCCESS') throw taskConflict(row, `The task is ${row.status}; only a SUCCESS task's results can be picked.`);
-      await log(principal, 'selection', { task_id: row.task_id, location_id: body.location_id });
+      if (row.status !== 'SUCCESS') throw taskNotReady(row.status, `The task is ${row.status}; only a SUCCESS task's results can be picked.`);
       let rank: number | null = null;
-      if (body.location_id === -1) {
-        await log(principal, 'bad_inference', { task_id: row.task_id });
-      } else {
+      if (body.location_id !== -1) {
         const stored = await results.get(row.task_id);
         const index = stored?.location_ids.indexOf(body.location_id) ?? -1;
-        if (index < 0) throw ProblemError.notFound(`Location ${body.location_id} is not among the results of task ${row.task_id}.`);
+        if (index < 0) throw DomainError.notFound(`Location ${body.location_id} is not among the results of task ${row.task_id}.`);
         rank = index + 1;
-        await log(principal, 'good_inference', { task_id: row.task_id, location_id: body.location_id, rank });
       }
+      // Only a pick that is taken is recorded: a refused one leaves no event behind.
+      await log(principal, 'selection', { task_id: row.task_id, location_id: body.location_id });
+      if (rank === null) await log(principal, 'bad_inference', { task_id: row.task_id });
+      else await log(principal, 'good_inference', { task_id: row.task_id, location_id: body.location_id, rank });
       const selection = await results.select(row.owner, row.task_id, body.location_id, rank);
+      // The answer is committed; what it may decide (the online test, a training run) follows.
+      await learning.afterAnswer();
       return {
         status: 200,
         body: { task_id: selection.task_id, location_id: selection.location_id, rank: selection.rank, selected_at: selection.selected_at.toISOString() },
@@ -134,26 +119,25 @@ export function inferenceHandlers({ tasks, taskEvents, taskFeed, results, locati
       const row = await tasks.revoke(visibleOwner(principal), path.task_id, 'inference');
       if (!row) throw taskNotFound(path.task_id);
       // Cancelling twice is fine; cancelling a task that succeeded or failed is not.
-      if (row.status !== 'REVOKED') throw taskConflict(row, `The task already ended as ${row.status}.`);
+      if (row.status !== 'REVOKED') throw taskNotReady(row.status, `The task already ended as ${row.status}.`);
       return { status: 200, body: toTaskStatus(row) };
     },
 
     streamInferenceEvents: async ({ path, query, headers }, { principal }): Promise<Reply<'streamInferenceEvents'>> => {
       const row = await findTask(principal, path.task_id);
-      const after = resumeId(headers['last-event-id'], query.last_event_id) ?? '0';
-      return { status: 200, stream: taskEventStream(row.task_id, after, taskEvents, taskFeed) };
+      const after = decodeTaskPosition(headers['last-event-id'], query.last_event_id) ?? '0';
+      if (BigInt(after) > BigInt(await taskEvents.lastId(row.task_id))) throw unsentPosition(headers['last-event-id'], query.last_event_id);
+      return { status: 200, stream: taskEventStream(row.task_id, after, TERMINAL_STATES.includes(row.status), taskEvents, taskFeed) };
     },
 
-    listInferenceTasks: async ({ query }, { principal }): Promise<Reply<'listInferenceTasks'>> => {
-      const limit = query.limit ?? 50;
-      const cursor = decodeCursor(query.cursor, { s: CURSOR_VALUE.int8 });
-      const rows = await tasks.list({ owner: isAdmin(principal) ? undefined : principal.owner, type: 'inference', status: query.status, beforeSeq: cursor?.s, limit: limit + 1 });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        status: 200,
-        body: { items: page.map((row) => toTaskStatus(row)), next_cursor: rows.length > limit && last ? encodeCursor({ s: last.seq }) : null },
-      };
-    },
+    listInferenceTasks: async ({ query }, { principal }): Promise<Reply<'listInferenceTasks'>> => ({
+      status: 200,
+      body: await keysetPage(query, {
+        cursor: { s: CURSOR_VALUE.int8 },
+        fetch: (after, limit) => tasks.list({ owner: visibleOwner(principal), type: 'inference', status: query.status, beforeSeq: after?.s, limit }),
+        position: (row) => ({ s: row.seq }),
+        present: (row) => toTaskStatus(row),
+      }),
+    }),
   } satisfies Handlers;
 }

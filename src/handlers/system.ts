@@ -2,7 +2,7 @@ import type { Database } from '../db/database.js';
 import { docsPage } from '../http/docs.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Handlers, Reply } from '../http/operations.js';
-import { ProblemError } from '../http/problem.js';
+import { DomainError } from '../domain/errors.js';
 import type { LoadedSpec } from '../http/spec.js';
 import { packageVersion } from '../project.js';
 
@@ -11,9 +11,11 @@ export interface SystemDependencies {
   spec: LoadedSpec;
   metrics: Metrics;
   startedAt: number;
+  /** The built console page; undefined when this installation has none. */
+  consolePage: () => Promise<string | undefined>;
 }
 
-export function systemHandlers({ database, spec, metrics, startedAt }: SystemDependencies) {
+export function systemHandlers({ database, spec, metrics, startedAt, consolePage }: SystemDependencies) {
   const page = docsPage(spec.document.info.title);
   return {
     getHealth: async (): Promise<Reply<'getHealth'>> => ({
@@ -26,7 +28,7 @@ export function systemHandlers({ database, spec, metrics, startedAt }: SystemDep
       try {
         latency = await database.ping();
       } catch (error) {
-        throw ProblemError.unavailable(`The database is not answering: ${(error as Error).message}`, 5);
+        throw DomainError.unavailable(`The database is not answering: ${(error as Error).message}`);
       }
       return {
         status: 200,
@@ -41,5 +43,11 @@ export function systemHandlers({ database, spec, metrics, startedAt }: SystemDep
     getOpenApiYaml: async (): Promise<Reply<'getOpenApiYaml'>> => ({ status: 200, body: spec.yaml }),
 
     getDocs: async (): Promise<Reply<'getDocs'>> => ({ status: 200, body: page }),
+
+    getConsole: async (): Promise<Reply<'getConsole'>> => {
+      const html = await consolePage();
+      if (html === undefined) throw DomainError.notFound('The console is not built in this installation; run `make build` and reload.');
+      return { status: 200, headers: { 'Cache-Control': 'no-cache' }, body: html };
+    },
   } satisfies Handlers;
 }

@@ -1,6 +1,6 @@
-import { ProblemError } from './problem.js';
+import { DomainError, type FieldIssue } from '../domain/errors.js';
 
-type CursorValue = (value: string) => boolean;
+export type CursorValue = (value: string) => boolean;
 
 const nonNegativeUpTo =
   (max: bigint): CursorValue =>
@@ -20,6 +20,10 @@ export const CURSOR_VALUE = {
   /** xid8: an unsigned 64-bit transaction id */
   xid8: nonNegativeUpTo(18_446_744_073_709_551_615n),
   uuid: (value) => UUID.test(value),
+  /** date: a real calendar day, YYYY-MM-DD */
+  date: (value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
+  /** text that Postgres can store (no NUL), as long as the names it is compared with */
+  text: (value) => value.length <= 200 && !value.includes('\u0000'),
 } as const satisfies Record<string, CursorValue>;
 
 /**
@@ -44,7 +48,45 @@ export function decodeCursor<K extends string>(cursor: string | undefined, shape
     return typeof value === 'string' && accepts(value);
   });
   if (!valid) {
-    throw ProblemError.validation([{ location: 'query', pointer: '/cursor', message: 'is not a cursor this listing returned' }]);
+    throw DomainError.validation([{ location: 'query', pointer: '/cursor', message: 'is not a cursor this listing returned' }]);
   }
   return record as Record<K, string>;
+}
+
+/**
+ * Where a stream resumes: the Last-Event-ID header (EventSource sends it on reconnect) or, for
+ * clients that cannot set headers, `?last_event_id=`. Undefined when neither is sent; a value that
+ * is not a position the stream could have sent is a 400 naming it, never a stream from elsewhere.
+ */
+function resumeValue(header: string | string[] | undefined, query: string | undefined): { value: string; field: FieldIssue } | undefined {
+  const sent = Array.isArray(header) ? header[0] : header;
+  if (sent !== undefined && sent !== '') return { value: sent, field: { location: 'header', pointer: '/last-event-id', message: '' } };
+  if (query !== undefined) return { value: query, field: { location: 'query', pointer: '/last_event_id', message: '' } };
+  return undefined;
+}
+
+function notAPosition(field: FieldIssue): DomainError {
+  return DomainError.validation([{ ...field, message: 'is not a position this stream sent' }]);
+}
+
+/** The 400 for a resume position that is well-formed but no stream could have sent (past every event). */
+export function unsentPosition(header: string | string[] | undefined, query: string | undefined): DomainError {
+  return notAPosition(resumeValue(header, query)?.field ?? { location: 'header', pointer: '/last-event-id', message: '' });
+}
+
+/** A task stream's position: the id of the last task event received (int8). */
+export function decodeTaskPosition(header: string | string[] | undefined, query: string | undefined): string | undefined {
+  const sent = resumeValue(header, query);
+  if (sent === undefined) return undefined;
+  if (!CURSOR_VALUE.int8(sent.value)) throw notAPosition(sent.field);
+  return sent.value;
+}
+
+/** A live event stream's position, `<xid8>.<int8>` as its frames' ids carry it (src/streams/live-events.ts). */
+export function decodeEventPosition(header: string | string[] | undefined, query: string | undefined): { xid: string; id: string } | undefined {
+  const sent = resumeValue(header, query);
+  if (sent === undefined) return undefined;
+  const [xid = '', id = '', ...rest] = sent.value.split('.');
+  if (rest.length > 0 || !CURSOR_VALUE.xid8(xid) || !CURSOR_VALUE.int8(id)) throw notAPosition(sent.field);
+  return { xid, id };
 }

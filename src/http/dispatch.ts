@@ -1,12 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
-import { type EventStream, serveEventStream } from './event-stream.js';
+import type { EventStream } from '../streams/event-stream.js';
+import { serveEventStream } from './event-stream.js';
 import type { HandlerContext, Handlers } from './operations.js';
 import { unstorableInput } from './input-guard.js';
-import { requestIdOf, requestLogOf } from './request-context.js';
-import { PROBLEM_TYPES, ProblemError } from './problem.js';
-import type { OpenApiOperation } from './spec.js';
+import { principalOf, requestIdOf, requestLogOf } from './request-context.js';
+import { DomainError } from '../domain/errors.js';
+import { isReference, type OpenApiOperation } from './spec.js';
 
 /** What express-openapi-validator leaves on a request it matched to an operation. */
 interface MatchedOperation {
@@ -16,15 +17,6 @@ interface MatchedOperation {
 
 export function matchedOperation(req: Request): MatchedOperation | undefined {
   return (req as unknown as { openapi?: MatchedOperation }).openapi;
-}
-
-/** Set by the security handler once the bearer token is verified. */
-const principals = new WeakMap<Request, Principal>();
-export function setPrincipal(req: Request, principal: Principal): void {
-  principals.set(req, principal);
-}
-export function principalOf(req: Request): Principal | undefined {
-  return principals.get(req);
 }
 
 /**
@@ -50,7 +42,8 @@ export interface DispatchOptions {
 }
 
 function mediaTypeOf(operation: OpenApiOperation, status: number): string | undefined {
-  const content = operation.responses[String(status)]?.content;
+  const response = operation.responses?.[String(status)];
+  const content = response && !isReference(response) ? response.content : undefined;
   return content ? Object.keys(content)[0] : undefined;
 }
 
@@ -67,11 +60,7 @@ export function dispatchOperations(handlers: Handlers, options: DispatchOptions)
     const operation = matched.schema;
     const handler = table[operation.operationId];
     if (!handler) {
-      throw new ProblemError({
-        status: 501,
-        type: PROBLEM_TYPES.notImplemented,
-        detail: `The operation ${operation.operationId} is in the spec but not implemented yet.`,
-      });
+      throw new DomainError('not_implemented', `The operation ${operation.operationId} is in the spec but not implemented yet.`);
     }
     // Created on first use: most handlers never need it, and it costs a listener.
     let clientGone: AbortController | undefined;
@@ -104,7 +93,7 @@ export function dispatchOperations(handlers: Handlers, options: DispatchOptions)
     };
     const input = { path: matched.pathParams, query: req.query, body: req.body as unknown, headers: req.headers };
     const unstorable = unstorableInput(input);
-    if (unstorable.length > 0) throw ProblemError.validation(unstorable);
+    if (unstorable.length > 0) throw DomainError.validation(unstorable);
     const reply = await handler(input, ctx);
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     if (reply.stream) {

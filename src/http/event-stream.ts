@@ -1,23 +1,5 @@
 import type { Response } from 'express';
-
-/** One server-sent event. `data` is sent as a single line of JSON. */
-export interface EventStreamFrame {
-  id?: string;
-  event?: string;
-  data: unknown;
-}
-
-export interface EventStreamWriter {
-  /** Writes a frame; resolves once the socket has room for more (backpressure). */
-  send(frame: EventStreamFrame): Promise<void>;
-  /** Aborted when the client disconnects. */
-  readonly signal: AbortSignal;
-  /** Aborted when the server begins shutting down: open-ended streams send a last frame and end. */
-  readonly shutdown: AbortSignal;
-}
-
-/** A streaming response body: writes frames until it returns or `writer.signal` aborts. */
-export type EventStream = (writer: EventStreamWriter) => Promise<void>;
+import { type EventStream, type EventStreamWriter, formatFrame } from '../streams/event-stream.js';
 
 export interface EventStreamOptions {
   heartbeatMs: number;
@@ -25,11 +7,31 @@ export interface EventStreamOptions {
   shutdown: AbortSignal;
 }
 
-export function formatFrame(frame: EventStreamFrame): string {
-  let text = '';
-  if (frame.id !== undefined) text += `id: ${frame.id}\n`;
-  if (frame.event !== undefined) text += `event: ${frame.event}\n`;
-  return `${text}data: ${JSON.stringify(frame.data)}\n\n`;
+/**
+ * One timer per heartbeat period for every open stream, instead of a timer each: 10,000 idle
+ * streams then cost one wake-up per period, not 10,000 Timeout objects firing on their own.
+ */
+const heartbeats = new Map<number, { timer: NodeJS.Timeout; beats: Set<() => void> }>();
+
+function onHeartbeat(periodMs: number, beat: () => void): () => void {
+  let entry = heartbeats.get(periodMs);
+  if (!entry) {
+    const beats = new Set<() => void>();
+    const timer = setInterval(() => {
+      for (const each of beats) each();
+    }, periodMs);
+    timer.unref();
+    entry = { timer, beats };
+    heartbeats.set(periodMs, entry);
+  }
+  const { beats, timer } = entry;
+  beats.add(beat);
+  return () => {
+    beats.delete(beat);
+    if (beats.size > 0) return;
+    clearInterval(timer);
+    heartbeats.delete(periodMs);
+  };
 }
 
 /**
@@ -50,10 +52,9 @@ export async function serveEventStream(res: Response, stream: EventStream, optio
     lastWrite = Date.now();
     return res.write(text);
   };
-  const heartbeat = setInterval(() => {
+  const stopHeartbeat = onHeartbeat(Math.max(50, Math.floor(options.heartbeatMs / 3)), () => {
     if (Date.now() - lastWrite >= options.heartbeatMs) write(': heartbeat\n\n');
-  }, Math.max(50, Math.floor(options.heartbeatMs / 3)));
-  heartbeat.unref();
+  });
 
   const writer: EventStreamWriter = {
     signal: options.signal,
@@ -76,7 +77,7 @@ export async function serveEventStream(res: Response, stream: EventStream, optio
   try {
     await stream(writer);
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
     if (!res.writableEnded) res.end();
   }
 }

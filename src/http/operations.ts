@@ -7,7 +7,8 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { operations } from '../generated/api.js';
-import type { EventStream } from './event-stream.js';
+import type { DefaultsOf, Filled } from '../domain/defaults.js';
+import type { EventStream } from '../streams/event-stream.js';
 
 export type OperationId = keyof operations;
 type Operation<K extends OperationId> = operations[K];
@@ -35,13 +36,13 @@ type ReplyFor<S, R> = [ContentOf<R>] extends [never]
         : { status: S; headers?: ReplyHeaders; body: ContentOf<R>[M] };
     }[keyof ContentOf<R>];
 
-/** What a handler returns: one of its operation's success responses. Errors are thrown as ProblemError. */
+/** What a handler returns: one of its operation's success responses. Errors are thrown as DomainError (src/domain/errors.ts). */
 export type Reply<K extends OperationId> = { [S in SuccessStatus<K>]: ReplyFor<S, Responses<K>[S]> }[SuccessStatus<K>];
 
 export interface HandlerInput<K extends OperationId> {
   path: PathParams<K>;
-  query: QueryParams<K>;
-  body: RequestBody<K>;
+  query: Filled<QueryParams<K>, DefaultsOf<K, 'query'>>;
+  body: Filled<RequestBody<K>, DefaultsOf<K, 'body'>>;
   headers: IncomingHttpHeaders;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Level, Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
 import type { Metrics } from './metrics.js';
 
 /** An inbound X-Request-ID is kept only if it is short and safe to echo into headers and logs. */
@@ -10,6 +11,8 @@ interface RequestContext {
   id: string;
   /** The request's child logger, made on first use: most requests never log but their last line. */
   log?: Logger;
+  /** Set by the security handler once the bearer token is verified. */
+  principal?: Principal;
 }
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
@@ -48,7 +51,7 @@ export function withRequestContext(app: RequestListener, logger: Logger, metrics
     res.once('close', () => {
       const seconds = elapsedSeconds();
       const operationId = operationIdOf(req);
-      metrics.observe(operationId, res.statusCode, seconds);
+      metrics.observe(operationId, res.statusCode, seconds, contexts.get(req)?.principal?.owner);
       const level = levelOf(res.statusCode);
       if (!logger.isLevelEnabled(level)) return;
       // Only these fields: headers would put bearer tokens into the logs.
@@ -80,4 +83,14 @@ export function requestLogOf(req: IncomingMessage, fallback: Logger): Logger {
   if (!context) return fallback;
   context.log ??= fallback.child({ request_id: context.id });
   return context.log;
+}
+
+export function setPrincipal(req: IncomingMessage, principal: Principal): void {
+  const context = contexts.get(req);
+  if (context) context.principal = principal;
+}
+
+/** The caller, once the security handler has verified its token; undefined on public operations. */
+export function principalOf(req: IncomingMessage): Principal | undefined {
+  return contexts.get(req)?.principal;
 }

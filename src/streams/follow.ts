@@ -1,6 +1,6 @@
 import type { Notifications } from '../db/notifications.js';
 import { followChannel } from '../db/subscription.js';
-import { Wakeup } from '../queue/wakeup.js';
+import { Wakeup } from './wakeup.js';
 
 /**
  * Wake-ups for followers of a LISTEN/NOTIFY channel whose payload names the items that changed
@@ -67,12 +67,4 @@ export class ChangeFeed {
     for (const set of this.followers.values()) count += set.size;
     return count;
   }
-}
-
-/** Resolves when the signal aborts (never rejects). */
-export function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
 }

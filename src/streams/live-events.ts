@@ -2,24 +2,22 @@ import type { EventPosition, EventRepository } from '../db/events.js';
 import type { Notifications } from '../db/notifications.js';
 import { followChannel } from '../db/subscription.js';
 import type { EventRow } from '../db/schema.js';
-import { toEvent } from '../handlers/events.js';
-import type { EventStream } from '../http/event-stream.js';
-import { Wakeup } from '../queue/wakeup.js';
-import { aborted } from './follow.js';
+import { toEvent } from '../presenters/events.js';
+import type { EventStream } from './event-stream.js';
+import { Wakeup } from './wakeup.js';
 
-const FOREVER_MS = 2_147_483_647;
 /** How soon to look again when a committed event waits behind an older running transaction. */
 const PENDING_RECHECK_MS = 25;
 const PAGE = 500;
+/**
+ * Rows a stream's client may fall behind the hub before the hub stops keeping them for it: past
+ * this the stream reads them back from the table itself (they are durable), so a client that stops
+ * reading holds at most this many rows in memory, not every event since it stalled.
+ */
+const BUFFERED_ROWS = 100;
 
 export function encodePosition(position: EventPosition): string {
   return `${position.xid}.${position.id}`;
-}
-
-export function decodePosition(value: string | string[] | undefined): EventPosition | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  const match = text === undefined ? null : /^(\d{1,20})\.(\d{1,19})$/.exec(text);
-  return match ? { xid: match[1]!, id: match[2]! } : undefined;
 }
 
 const after = (a: EventPosition, b: EventPosition) => BigInt(a.xid) > BigInt(b.xid) || (a.xid === b.xid && BigInt(a.id) > BigInt(b.id));
@@ -29,6 +27,8 @@ interface Subscriber {
   eventType: string | undefined;
   /** Rows the hub delivered while the subscriber was catching up or writing. */
   buffer: EventRow[];
+  /** The buffer overflowed and was dropped: the stream reads from the table up to the present. */
+  lagging: boolean;
   wakeup: Wakeup;
 }
 
@@ -80,14 +80,15 @@ export class LiveEventHub {
           pending = true;
         }
       }
-      await this.wakeup.wait(pending ? PENDING_RECHECK_MS : FOREVER_MS);
+      await this.wakeup.wait(pending ? PENDING_RECHECK_MS : undefined);
     }
   }
 
   private deliver(row: EventRow): void {
     for (const subscriber of this.subscribers) {
       if ((subscriber.owner === undefined || subscriber.owner === row.owner) && (subscriber.eventType === undefined || subscriber.eventType === row.event_type)) {
-        subscriber.buffer.push(row);
+        if (subscriber.buffer.length < BUFFERED_ROWS) subscriber.buffer.push(row);
+        else Object.assign(subscriber, { buffer: [], lagging: true });
         subscriber.wakeup.wake();
       }
     }
@@ -96,18 +97,24 @@ export class LiveEventHub {
   /**
    * A stream of new events (after `from`, or from now on). Rows up to the hub's position at
    * subscription are read by the stream itself (catch-up); later ones come from the hub.
+   *
+   * It attaches before it resolves, so before the response's headers go out: an event written
+   * once a client has the response is on its stream. The returned stream must be served (its end
+   * detaches it). Undefined when `from` is past every committed event: no stream sent it.
    */
-  stream(from: EventPosition | undefined, filter: { owner: string | undefined; eventType: string | undefined }): EventStream {
+  async stream(from: EventPosition | undefined, filter: { owner: string | undefined; eventType: string | undefined }): Promise<EventStream | undefined> {
+    const subscriber: Subscriber = { ...filter, buffer: [], lagging: false, wakeup: new Wakeup() };
+    // While nobody listens the hub reads nothing; the first subscriber moves it to the newest event.
+    // The position must never move while others are subscribed, or they would miss events.
+    const head = await this.events.head();
+    // Every position a stream sends is at or before the head; one past it was never sent.
+    if (from !== undefined && after(from, head)) return undefined;
+    if (this.subscribers.size === 0) this.position = head;
+    const attachedAt = this.position ?? head;
+    this.subscribers.add(subscriber);
+    this.wakeup.wake();
     return async (writer) => {
-      const subscriber: Subscriber = { ...filter, buffer: [], wakeup: new Wakeup() };
-      // While nobody listens the hub reads nothing; the first subscriber moves it to the newest event.
-      // The position must never move while others are subscribed, or they would miss events.
-      const head = await this.events.head();
-      if (this.subscribers.size === 0) this.position = head;
-      const attachedAt = this.position ?? head;
-      this.subscribers.add(subscriber);
-      this.wakeup.wake();
-      const stop = Promise.race([aborted(writer.signal), aborted(writer.shutdown)]);
+      const unwatch = subscriber.wakeup.wakeOnAbort(writer.signal, writer.shutdown);
       let sent = from ?? attachedAt;
       const send = async (row: EventRow) => {
         const position = positionOf(row);
@@ -115,23 +122,34 @@ export class LiveEventHub {
         sent = position;
         await writer.send({ id: encodePosition(position), event: 'event', data: toEvent(row) });
       };
-      try {
-        while (after(attachedAt, sent)) {
-          const page = await this.events.after(sent, filter.owner, filter.eventType, PAGE);
-          const due = page.rows.filter((row) => !after(positionOf(row), attachedAt));
+      // Reads the rows after what was sent from the table, up to `until` (or all readable ones).
+      const catchUp = async (until: EventPosition | undefined) => {
+        while ((until === undefined || after(until, sent)) && !writer.signal.aborted) {
+          const page = await this.events.after(sent, filter.owner, filter.eventType, BUFFERED_ROWS);
+          const due = until === undefined ? page.rows : page.rows.filter((row) => !after(positionOf(row), until));
           for (const row of due) await send(row);
-          if (due.length < page.rows.length || page.rows.length < PAGE) break;
+          if (due.length < page.rows.length || page.rows.length < BUFFERED_ROWS) return;
         }
+      };
+      try {
+        await catchUp(attachedAt);
         for (;;) {
-          while (subscriber.buffer.length > 0) await send(subscriber.buffer.shift()!);
+          // Rows the hub dropped are in the table; those it buffers since are newer, or skipped by send().
+          if (subscriber.lagging) {
+            subscriber.lagging = false;
+            await catchUp(undefined);
+          }
+          while (subscriber.buffer.length > 0 && !subscriber.lagging) await send(subscriber.buffer.shift()!);
+          if (subscriber.lagging) continue;
           if (writer.signal.aborted || this.stopped) return;
           if (writer.shutdown.aborted) {
             await writer.send({ event: 'end', data: { reason: 'shutting_down' } });
             return;
           }
-          await Promise.race([subscriber.wakeup.wait(FOREVER_MS), stop]);
+          await subscriber.wakeup.wait();
         }
       } finally {
+        unwatch();
         this.subscribers.delete(subscriber);
       }
     };

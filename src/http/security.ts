@@ -1,11 +1,11 @@
 import type { Request } from 'express';
 import { Passport } from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
-import { setPrincipal } from '../http/dispatch.js';
-import { ProblemError, toProblemError } from '../http/problem.js';
-import type { ApiKeyVerifier } from './api-key-verifier.js';
-import { hasScope, type Principal } from './principal.js';
-import type { RequestRateLimiter } from './rate-limit.js';
+import type { ApiKeyVerifier } from '../auth/api-key-verifier.js';
+import { hasScope, isScope, type Principal } from '../auth/principal.js';
+import type { RequestRateLimiter } from '../auth/rate-limit.js';
+import { DomainError } from '../domain/errors.js';
+import { setPrincipal } from './request-context.js';
 
 /** express-openapi-validator's security handler: called with the scopes the spec lists for the operation. */
 export type SecurityHandler = (req: Request, scopes: string[]) => Promise<boolean>;
@@ -15,8 +15,8 @@ export type SecurityHandler = (req: Request, scopes: string[]) => Promise<boolea
  * challenge, 403 naming the scope, 429, or 503 when the database is down) is kept here for the
  * error mapper.
  */
-const failures = new WeakMap<Request, ProblemError>();
-export function authFailureOf(req: Request): ProblemError | undefined {
+const failures = new WeakMap<Request, unknown>();
+export function authFailureOf(req: Request): unknown {
   return failures.get(req);
 }
 
@@ -40,8 +40,8 @@ export function bearerSecurityHandler(verifier: ApiKeyVerifier, rateLimiter: Req
       const callback = (error: unknown, principal: Principal | false, _challenge: unknown, status?: number) => {
         if (error) reject(error);
         else if (principal) resolve(principal);
-        else if (status === 400) reject(ProblemError.invalidRequest('The Authorization header must be "Bearer <token>".'));
-        else reject(ProblemError.invalidToken());
+        else if (status === 400) reject(new DomainError('invalid_request', 'The Authorization header must be "Bearer <token>".'));
+        else reject(new DomainError('invalid_token', 'A valid bearer token is required.'));
       };
       passport.authenticate('bearer', { session: false }, callback)(req, req.res, reject);
     });
@@ -49,13 +49,14 @@ export function bearerSecurityHandler(verifier: ApiKeyVerifier, rateLimiter: Req
   return async (req, scopes) => {
     try {
       const principal = await authenticate(req);
-      const missing = scopes.find((scope) => !hasScope(principal, scope));
-      if (missing !== undefined) throw ProblemError.insufficientScope(missing);
+      // A scope the spec names but no key can hold is never granted.
+      const missing = scopes.find((scope) => !isScope(scope) || !hasScope(principal, scope));
+      if (missing !== undefined) throw new DomainError('insufficient_scope', `This operation needs the ${missing} scope.`, { scope: missing });
       setPrincipal(req, principal);
       if (req.res) await rateLimiter.check(req, req.res, principal);
       return true;
     } catch (error) {
-      failures.set(req, toProblemError(error));
+      failures.set(req, error);
       throw error;
     }
   };
