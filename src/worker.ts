@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
-import { openBackend } from './service.js';
+import { openBackend, stopOnSignal } from './service.js';
 import { startWorkers } from './workers.js';
 
 /**
@@ -14,23 +14,12 @@ async function main(): Promise<void> {
   const workers = await startWorkers(config, database, queue, logger);
   logger.info({ engine: database.engine }, 'worker started');
   process.stderr.write(`\n  Portico worker started (queues: inference, training; ${database.engine})\n\n`);
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'stopping workers');
-    // Running jobs finish; queued ones stay queued for the next worker.
-    workers
-      .stop()
-      .then(() => queue.stop())
-      .then(() => database.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Running jobs finish; queued ones stay queued for the next worker.
+  stopOnSignal(logger, 'stopping workers', async () => {
+    await workers.stop();
+    await queue.stop();
+    await database.close();
+  });
 }
 
 main().catch((error: unknown) => {

@@ -63,7 +63,7 @@ export async function startWorkers(
   await catalogue.start();
   await models.start();
 
-  const inference = new InferenceRunner(tasks, queue, catalogue, models, log, { explorationSlots: config.explorationSlots, ...hooks.inference });
+  const inference = new InferenceRunner(tasks, queue, catalogue, models, log, { explorationSlots: config.explorationSlots, explorationDecayLabels: config.explorationDecayLabels, challengerShare: config.challengerShare, ...hooks.inference });
   const training = new TrainingRunner({
     tasks,
     results: new ResultRepository(database),
@@ -76,20 +76,19 @@ export async function startWorkers(
     autoActivate: config.autoActivate,
   });
   await training.start();
-  /** A job that used up its retries (its worker died each time, say) ends its task as FAILURE. */
-  const deadLetters = (name: 'inference' | 'training') => async (jobs: Job[]) => {
+  /** A job that used up its retries (its worker died each time, say) ends its task as FAILURE; pg-boss then completes it. */
+  const deadLetters = async (jobs: Job[]) => {
     for (const job of jobs) {
       await tasks.fail(job.data.task_id, 'FAILURE', 'The task failed on every attempt it was allowed; it will not run again.');
     }
-    await queue.complete(`${name}_dead`, jobs.map((job) => job.id));
   };
 
   const workers = [
-    new QueueWorker(queue, 'inference', inference.handle, database.notifications, log, { batchSize: 50, loops: config.workerConcurrency, pollMs: 1000 }),
-    new QueueWorker(queue, 'inference_dead', deadLetters('inference'), database.notifications, log, { batchSize: 50, loops: 1, pollMs: 5000 }),
+    new QueueWorker(queue, 'inference', inference.handle, log, { batchSize: 50, loops: config.workerConcurrency, pollMs: 1000 }),
+    new QueueWorker(queue, 'inference_dead', deadLetters, log, { batchSize: 50, loops: 1, pollMs: 5000 }),
     // Training is CPU-bound: one at a time per process.
-    new QueueWorker(queue, 'training', training.handle, database.notifications, log, { batchSize: 1, loops: 1, pollMs: 1000 }),
-    new QueueWorker(queue, 'training_dead', deadLetters('training'), database.notifications, log, { batchSize: 10, loops: 1, pollMs: 5000 }),
+    new QueueWorker(queue, 'training', training.handle, log, { batchSize: 1, loops: 1, pollMs: 1000 }),
+    new QueueWorker(queue, 'training_dead', deadLetters, log, { batchSize: 10, loops: 1, pollMs: 5000 }),
   ];
   for (const worker of workers) await worker.start();
   log.info({ queues: ['inference', 'training'], loops: config.workerConcurrency }, 'workers started');

@@ -5,6 +5,7 @@ import type { ApiKeyRow, NewApiKey } from './schema.js';
 /** The LISTEN/NOTIFY channel that carries the id of every key that changed. */
 export const API_KEY_CHANGES = 'api_keys';
 
+/** An advisory lock's name, taken per schema: deployments sharing a database never wait on each other. */
 const BOOTSTRAP_LOCK = 'portico.api_keys.bootstrap';
 
 export interface ApiKeyListQuery {
@@ -71,7 +72,7 @@ export class ApiKeyRepository {
    */
   async setAdminToken(tokenHash: Uint8Array, create: () => NewApiKey): Promise<'created' | 'updated' | 'unchanged'> {
     return this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${BOOTSTRAP_LOCK}))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':' || ${BOOTSTRAP_LOCK}))`.execute(trx);
       const current = await trx
         .selectFrom('api_keys')
         .selectAll()
@@ -98,7 +99,7 @@ export class ApiKeyRepository {
   /** Creates an admin key unless a working one exists; returns whether it did. */
   async ensureAdminKey(create: () => NewApiKey): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${BOOTSTRAP_LOCK}))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':' || ${BOOTSTRAP_LOCK}))`.execute(trx);
       const existing = await trx
         .selectFrom('api_keys')
         .select('id')

@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { DatabaseUnavailableError } from './errors.js';
 import { type Notifications, PGliteNotifications, PostgresNotifications } from './notifications.js';
-import { PGliteDialect } from './pglite-dialect.js';
+import { schemaScoped } from './introspector.js';
 import type { Tables } from './schema.js';
 
 export type DatabaseEngine = 'pglite' | 'postgres';
@@ -15,6 +15,32 @@ export type DatabaseEngine = 'pglite' | 'postgres';
 /** Runs plain SQL, for libraries that bring their own (pg-boss). */
 export interface SqlExecutor {
   executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * The database's executor for pg-boss: its SQL, and LISTEN on the process's one listening
+ * connection (pg-boss would otherwise hold one more per queue handle). `onReconnect` runs once
+ * subscribed and after each reconnection, so pg-boss fetches what a lost notification announced.
+ */
+export interface ListeningExecutor extends SqlExecutor {
+  listen(channel: string, onNotification: (payload: string) => void, onReconnect: () => void): Promise<{ close(): Promise<void> }>;
+}
+
+function listeningExecutor(executeSql: SqlExecutor['executeSql'], notifications: Notifications): ListeningExecutor {
+  return {
+    executeSql,
+    async listen(channel, onNotification, onReconnect) {
+      const unlisten = await notifications.listenChannel(channel, onNotification);
+      const unsubscribe = notifications.onReconnect(onReconnect);
+      onReconnect();
+      return {
+        async close() {
+          unsubscribe();
+          await unlisten();
+        },
+      };
+    },
+  };
 }
 
 /** An executor that runs inside a Kysely transaction, so that a library's SQL joins it. */
@@ -38,7 +64,7 @@ export interface Database {
   readonly engine: DatabaseEngine;
   readonly schema: string;
   readonly notifications: Notifications;
-  readonly executor: SqlExecutor;
+  readonly executor: ListeningExecutor;
   /** Round-trip time of a trivial query in ms; throws DatabaseUnavailableError past the timeout. */
   ping(timeoutMs?: number): Promise<number>;
   poolStats(): PoolStats;
@@ -89,20 +115,22 @@ async function openPGlite(options: DatabaseOptions, log: Logger): Promise<Databa
   const schema = options.databaseSchema;
   await pglite.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
   log.info({ engine: 'pglite', dataDir: inMemory ? 'memory' : options.dataDir }, 'database opened');
-  const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
+  // Kysely's own PGlite dialect: one query or transaction at a time through Kysely, and a
+  // transaction holds PGlite's transaction lock, so no other query (pg-boss') runs inside it.
+  const db = new Kysely<Tables>({ dialect: schemaScoped(new PGliteDialect({ pglite }), schema) });
+  const notifications = new PGliteNotifications(pglite, schema);
   let closed = false;
   return {
     db,
     engine: 'pglite',
     schema,
-    notifications: new PGliteNotifications(pglite, schema),
-    executor: {
-      async executeSql(text, values) {
-        if (values && values.length > 0) return pglite.query(text, values);
-        const results = await pglite.exec(text);
-        return { rows: results.at(-1)?.rows ?? [] };
-      },
-    },
+    notifications,
+    executor: listeningExecutor(async (text, values) => {
+      if (values && values.length > 0) return pglite.query(text, values);
+      // Without parameters pg-boss may send several statements (its migrations): exec runs them all.
+      const results = await pglite.exec(text);
+      return { rows: results.flatMap((result) => result.rows) };
+    }, notifications),
     async ping(timeoutMs = 2000) {
       const started = performance.now();
       await withTimeout(pglite.query('select 1'), timeoutMs, 'PGlite');
@@ -116,6 +144,8 @@ async function openPGlite(options: DatabaseOptions, log: Logger): Promise<Databa
       if (closed) return;
       closed = true;
       await db.destroy();
+      // Kysely closes its driver only if a query went through it; PGlite must close in any case.
+      if (!pglite.closed) await pglite.close();
       unlock();
     },
   };
@@ -166,14 +196,14 @@ function openPool(clientConfig: pg.ClientConfig, size: number, log: Logger): pg.
 
 /** A handle on one pool; closing it ends the pool, not the shared notifications. */
 function postgresHandle(pool: pg.Pool, schema: string, notifications: PostgresNotifications, clientConfig: pg.ClientConfig, log: Logger): Database {
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Tables>({ dialect: schemaScoped(new PostgresDialect({ pool }), schema) });
   let closed = false;
   return {
     db,
     engine: 'postgres',
     schema,
     notifications,
-    executor: { executeSql: (text, values) => pool.query(text, values) },
+    executor: listeningExecutor((text, values) => pool.query(text, values), notifications),
     async ping(timeoutMs = 2000) {
       const started = performance.now();
       await withTimeout(sql`select 1`.execute(db), timeoutMs, 'Postgres');
@@ -187,6 +217,8 @@ function postgresHandle(pool: pg.Pool, schema: string, notifications: PostgresNo
       if (closed) return;
       closed = true;
       await db.destroy();
+      // Kysely ends the pool only if a query went through it; it must end in any case.
+      if (!pool.ending) await pool.end();
     },
   };
 }

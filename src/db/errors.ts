@@ -13,6 +13,10 @@ const UNAVAILABLE_MESSAGES = [
   'Client was closed and is not queryable',
   'the database system is',
   'PGlite is closed',
+  // Kysely's PGlite dialect, asked to start on an instance closed before its first query.
+  'PGlite instance is already closed',
+  // Kysely, once the Database is closed.
+  'driver has already been destroyed',
 ];
 
 export class DatabaseUnavailableError extends Error {
@@ -31,9 +35,4 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   if (UNAVAILABLE_MESSAGES.some((message) => error.message.includes(message))) return true;
   return error.cause !== undefined && error.cause !== error && isDatabaseUnavailable(error.cause);
-}
-
-/** SQLSTATE 23505: a unique constraint rejected the row. */
-export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Error && (error as { code?: unknown }).code === '23505';
 }

@@ -166,6 +166,31 @@ export class EventRepository {
    * running are listed, so a row that commits late can never land behind a page already read.
    */
   async list(query: EventListQuery): Promise<EventRow[]> {
+    return this.listed(query).execute();
+  }
+
+  /**
+   * The same rows, but only as many as fit in about `maxBytes` of event_data: the rows that start
+   * within it, and one more (so a caller knows the listing goes on). Sizes are measured in the
+   * database, so rows past the budget are never read out of it.
+   */
+  async listWithin(query: EventListQuery, maxBytes: number): Promise<(EventRow & { data_bytes: number })[]> {
+    const limited = this.listed(query).select(sql<number>`octet_length(event_data::text)`.as('data_bytes'));
+    const sized = this.db
+      .selectFrom(limited.as('limited'))
+      .selectAll()
+      .select(sql<string>`coalesce(sum(data_bytes) over (order by xid desc, id desc rows between unbounded preceding and 2 preceding), 0)`.as('bytes_before'));
+    const rows = await this.db
+      .selectFrom(sized.as('sized'))
+      .selectAll()
+      .where(sql<boolean>`bytes_before < ${maxBytes}`)
+      .orderBy('xid', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(({ bytes_before: _before, ...row }) => ({ ...row, data_bytes: Number(row.data_bytes) }));
+  }
+
+  private listed(query: EventListQuery) {
     let select = this.db
       .selectFrom('events')
       .selectAll()
@@ -182,6 +207,6 @@ export class EventRepository {
       const { xid, id } = query.after;
       select = select.where(sql<boolean>`(xid, id) < (${xid}::xid8, ${id}::bigint)`);
     }
-    return select.execute();
+    return select;
   }
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { propertyNames } from '../generated/constants.js';
 import type { Database } from './database.js';
 import type { LocationRow, LocationsTable } from './schema.js';
 
@@ -16,8 +17,15 @@ export class LocationIdsExhaustedError extends Error {
   }
 }
 
+/** A location's attributes: the row without its id and bookkeeping columns. */
+export function locationValues(row: LocationRow): LocationValues {
+  const { location_id: _id, deleted_at: _deleted, created_at: _created, updated_at: _updated, ...values } = row;
+  return values;
+}
+
 /** LISTEN/NOTIFY channel: the catalogue changed (cached catalogues reload). */
 export const CATALOGUE_CHANGES = 'catalogue';
+/** An advisory lock's name, taken per schema: deployments sharing a database never wait on each other. */
 const SEED_LOCK = 'portico.locations.seed';
 
 export class LocationRepository {
@@ -119,7 +127,8 @@ export class LocationRepository {
         (await trx.selectFrom('locations').select('location_id').where('deleted_at', 'is', null).execute()).map((row) => row.location_id),
       );
       const { max } = await trx.selectFrom('locations').select((eb) => eb.fn.max('location_id').as('max')).executeTakeFirstOrThrow();
-      let nextId = Math.max(Number(max ?? 0), ...rows.map((row) => row.locationId ?? 0)) + 1;
+      // A loop, not Math.max(...ids): 100,000 arguments overflow the stack.
+      let nextId = rows.reduce((highest, row) => Math.max(highest, row.locationId ?? 0), Number(max ?? 0)) + 1;
       let created = 0;
       let replaced = 0;
       const values = rows.map((row) => {
@@ -150,7 +159,7 @@ export class LocationRepository {
   /** Fills an empty catalogue (first start); safe when several processes start together. */
   async seedIfEmpty(locations: readonly (LocationValues & { location_id: number })[]): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${SEED_LOCK}))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':' || ${SEED_LOCK}))`.execute(trx);
       const any = await trx.selectFrom('locations').select('location_id').limit(1).executeTakeFirst();
       if (any) return false;
       for (let start = 0; start < locations.length; start += 500) {
@@ -162,22 +171,5 @@ export class LocationRepository {
   }
 }
 
-export const LOCATION_FIELDS = [
-  'children',
-  'breakfast',
-  'lunch',
-  'dinner',
-  'price',
-  'has_pool',
-  'has_spa',
-  'animals',
-  'near_lake',
-  'near_mountains',
-  'has_sport',
-  'family_rating',
-  'outdoor_rating',
-  'food_rating',
-  'leisure_rating',
-  'service_rating',
-  'user_score',
-] as const satisfies readonly (keyof LocationValues)[];
+/** The location fields, in the spec's order (LocationFields). */
+export const LOCATION_FIELDS = propertyNames.LocationFields satisfies readonly (keyof LocationValues)[];

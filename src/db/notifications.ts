@@ -15,6 +15,8 @@ export type NotificationHandler = (payload: string) => void;
 export interface Notifications {
   /** Subscribes to a channel (a name without the schema prefix). Returns an unsubscribe function. */
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  /** Subscribes to a channel named in full by a library that notifies on its own (pg-boss). */
+  listenChannel(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
   /** The channel's full name for `pg_notify`, which includes the schema so deployments sharing a database do not hear each other. */
   channel(name: string): string;
   onReconnect(handler: () => void): () => void;
@@ -31,8 +33,11 @@ abstract class ChannelRegistry implements Notifications {
     return `${this.schema}__${name}`;
   }
 
-  async listen(name: string, handler: NotificationHandler): Promise<() => Promise<void>> {
-    const channel = this.channel(name);
+  listen(name: string, handler: NotificationHandler): Promise<() => Promise<void>> {
+    return this.listenChannel(this.channel(name), handler);
+  }
+
+  async listenChannel(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
     let set = this.handlers.get(channel);
     if (!set) {
       set = new Set();

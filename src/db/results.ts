@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from './database.js';
+import { requestDefaults } from '../generated/constants.js';
 import type { SelectionRow, TaskResultRow, UserDataRow } from './schema.js';
 
 /** Result ids are the task's number × 1000 + the rank (ranks go up to 100). */
@@ -17,6 +18,23 @@ export interface StoredResult {
   rank: number;
   shown: boolean;
   selected: boolean;
+  exploration: boolean;
+}
+
+/** Online hit rate counts picks within the results a user sees by default. */
+export const ONLINE_HIT_K = requestDefaults.getInferenceResults.query.limit;
+
+/** What one answer adds to its version's online sums. */
+function contribution(selection: { location_id: number; rank: number | null } | undefined) {
+  if (!selection) return { feedback: 0, selections: 0, hits: 0, reciprocal_rank_sum: 0, reciprocal_rank_sq_sum: 0 };
+  const { location_id: locationId, rank } = selection;
+  return {
+    feedback: 1,
+    selections: locationId === -1 ? 0 : 1,
+    hits: rank !== null && rank <= ONLINE_HIT_K ? 1 : 0,
+    reciprocal_rank_sum: rank === null ? 0 : 1 / rank,
+    reciprocal_rank_sq_sum: rank === null ? 0 : 1 / (rank * rank),
+  };
 }
 
 /** One labelled task for training: the search, what was shown, and the pick (-1 for none). */
@@ -50,15 +68,49 @@ export class ResultRepository {
       .execute();
   }
 
-  /** Stores the pick for a task, replacing an earlier one. */
+  /**
+   * Stores the pick for a task, replacing an earlier one, and moves the online sums of the version
+   * that ranked the task by the difference, in one transaction (the task row is locked first, so
+   * two answers to one task cannot both count as its first).
+   */
   async select(owner: string, taskId: string, locationId: number, rank: number | null): Promise<SelectionRow> {
-    return this.db
-      .insertInto('selections')
-      .values({ task_id: taskId, owner, location_id: locationId, rank })
-      .onConflict((oc) => oc.column('task_id').doUpdateSet({ location_id: locationId, rank, selected_at: sql<Date>`now()` }))
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return this.db.transaction().execute(async (trx) => {
+      const task = await trx.selectFrom('tasks').select('model_id').where('task_id', '=', taskId).forUpdate().executeTakeFirst();
+      const previous = await trx.selectFrom('selections').select(['location_id', 'rank']).where('task_id', '=', taskId).executeTakeFirst();
+      const row = await trx
+        .insertInto('selections')
+        .values({ task_id: taskId, owner, location_id: locationId, rank })
+        .onConflict((oc) => oc.column('task_id').doUpdateSet({ location_id: locationId, rank, selected_at: sql<Date>`now()` }))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (task?.model_id) {
+        const now = contribution(row);
+        const before = contribution(previous);
+        const delta = {
+          feedback: now.feedback - before.feedback,
+          selections: now.selections - before.selections,
+          hits: now.hits - before.hits,
+          reciprocal_rank_sum: now.reciprocal_rank_sum - before.reciprocal_rank_sum,
+          reciprocal_rank_sq_sum: now.reciprocal_rank_sq_sum - before.reciprocal_rank_sq_sum,
+        };
+        await trx
+          .insertInto('model_online')
+          .values({ model_id: task.model_id, ...delta })
+          .onConflict((oc) =>
+            oc.column('model_id').doUpdateSet((eb) => ({
+              feedback: eb('model_online.feedback', '+', delta.feedback),
+              selections: eb('model_online.selections', '+', delta.selections),
+              hits: eb('model_online.hits', '+', delta.hits),
+              reciprocal_rank_sum: eb('model_online.reciprocal_rank_sum', '+', delta.reciprocal_rank_sum),
+              reciprocal_rank_sq_sum: eb('model_online.reciprocal_rank_sq_sum', '+', delta.reciprocal_rank_sq_sum),
+            })),
+          )
+          .execute();
+      }
+      return row;
+    });
   }
+
 
   async getSelection(taskId: string): Promise<SelectionRow | undefined> {
     return this.db.selectFrom('selections').selectAll().where('task_id', '=', taskId).executeTakeFirst();
@@ -75,7 +127,15 @@ export class ResultRepository {
       .selectFrom('task_results')
       .innerJoin('tasks', 'tasks.task_id', 'task_results.task_id')
       .leftJoin('selections', 'selections.task_id', 'task_results.task_id')
-      .select(['task_results.task_id', 'task_results.location_ids', 'task_results.scores', 'task_results.shown_count', 'tasks.seq', 'selections.location_id as selected'])
+      .select([
+        'task_results.task_id',
+        'task_results.location_ids',
+        'task_results.scores',
+        'task_results.exploration_ranks',
+        'task_results.shown_count',
+        'tasks.seq',
+        'selections.location_id as selected',
+      ])
       .where('task_results.task_id', '=', taskId)
       .executeTakeFirst();
     if (!row) return [];
@@ -87,6 +147,7 @@ export class ResultRepository {
       rank: index + 1,
       shown: index < row.shown_count,
       selected: row.selected === locationId,
+      exploration: row.exploration_ranks.includes(index + 1),
     }));
   }
 

@@ -1,7 +1,10 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { SchemaLocationFields, SchemaModelMetrics, SchemaScope, SchemaUserFields } from '../generated/api.js';
 
 /** A timestamp column the database fills in. */
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
+
+export type BudgetPeriod = 'day' | 'week' | 'month';
 
 export type ApiKeyOrigin = 'api' | 'cli' | 'admin_token' | 'bootstrap';
 
@@ -10,11 +13,18 @@ export interface ApiKeysTable {
   seq: Generated<string>;
   name: string;
   owner: string;
-  scopes: string[];
+  /** The spec's Scope values: the API validates them and nothing else writes the column. */
+  scopes: SchemaScope[];
   token_hash: Uint8Array;
   token_hint: string;
   origin: ApiKeyOrigin;
   rate_limit_per_minute: number | null;
+  /** Gateway models the key may use; null for all. */
+  models: string[] | null;
+  /** bigint: read as a string. */
+  token_budget: ColumnType<string | null, number | null | undefined, number | null>;
+  budget_period: BudgetPeriod | null;
+  tokens_per_minute: number | null;
   created_at: CreatedAt;
   last_used_at: Date | null;
   expires_at: Date | null;
@@ -41,47 +51,18 @@ export interface RateLimitWindowsTable {
   hits: number;
 }
 
-export interface LocationsTable {
+/** A location: the spec's LocationFields, with its id and bookkeeping. */
+export interface LocationsTable extends SchemaLocationFields {
   location_id: number;
-  children: boolean;
-  breakfast: boolean;
-  lunch: boolean;
-  dinner: boolean;
-  price: number;
-  has_pool: boolean;
-  has_spa: boolean;
-  animals: boolean;
-  near_lake: boolean;
-  near_mountains: boolean;
-  has_sport: boolean;
-  family_rating: number;
-  outdoor_rating: number;
-  food_rating: number;
-  leisure_rating: number;
-  service_rating: number;
-  user_score: number;
   deleted_at: Date | null;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
-export interface UserDataTable {
+/** A stored search: the spec's UserFields, with its id and owner. */
+export interface UserDataTable extends SchemaUserFields {
   user_id: Generated<number>;
   owner: string;
-  name: string;
-  people_num: number;
-  people_age: number[];
-  children_num: number;
-  budget: number;
-  nights: number;
-  /** A calendar date, YYYY-MM-DD (read as a string on both engines). */
-  time_arrival: string;
-  pool: boolean;
-  spa: boolean;
-  pet_friendly: boolean;
-  lake: boolean;
-  mountain: boolean;
-  sport: boolean;
   created_at: CreatedAt;
 }
 
@@ -110,6 +91,8 @@ export interface TaskResultsTable {
   task_id: string;
   location_ids: number[];
   scores: number[];
+  /** Ranks (1-based) of the exploration slots. */
+  exploration_ranks: Generated<number[]>;
   shown_count: Generated<number>;
   created_at: CreatedAt;
 }
@@ -122,30 +105,46 @@ export interface SelectionsTable {
   selected_at: ColumnType<Date, Date | undefined, Date>;
 }
 
-export type ModelStatus = 'active' | 'standby' | 'rejected';
+export type ModelStatus = 'active' | 'standby' | 'rejected' | 'challenger' | 'retired';
 export type ModelKind = 'hand-set' | 'logistic-regression' | 'neural-network';
 
-/** Hold-out metrics, as the training code computes them (src/ml). */
-export interface StoredMetrics {
-  auc: number;
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  log_loss: number;
-  holdout_examples: number;
-  holdout_positives: number;
-}
+/** Hold-out metrics, as the training code computes them (src/ml) and the spec shows them. */
+export type StoredMetrics = SchemaModelMetrics;
 
 /** Why a newly trained model was or was not activated. */
 export interface ActivationRecord {
-  policy: 'always' | 'if_better' | 'never';
-  decision: 'activated' | 'kept_previous';
+  policy: 'always' | 'if_better' | 'never' | 'online';
+  decision: 'activated' | 'kept_previous' | 'challenger';
   metric: 'auc';
   new_value: number | null;
   previous_model_id: string | null;
   previous_value: number | null;
   decided_at: string;
+}
+
+/** One side's sums of reciprocal ranks: answers, sum, sum of squares. */
+export interface ArmSnapshot {
+  feedback: number;
+  reciprocal_rank_sum: number;
+  reciprocal_rank_sq_sum: number;
+}
+
+/** A challenger's test: the champion beside it, that champion's sums when it began, and the outcome. */
+export interface ChallengeRecord {
+  champion_model_id: string;
+  started_at: string;
+  champion_baseline: ArmSnapshot;
+  result: {
+    decision: 'promoted' | 'retired';
+    decided_at: string;
+    champion: ArmSnapshot;
+    challenger: ArmSnapshot;
+    difference: number | null;
+    likelihood_ratio: number | null;
+    threshold: number;
+    /** Why, when not the test itself (a manual activation, a newer challenger). */
+    note: string | null;
+  } | null;
 }
 
 export interface ModelsTable {
@@ -157,10 +156,39 @@ export interface ModelsTable {
   artifact: ColumnType<JsonObject, string, string>;
   metrics: ColumnType<StoredMetrics | null, string | null, string | null>;
   activation: ColumnType<ActivationRecord | null, string | null, string | null>;
+  challenge: ColumnType<ChallengeRecord | null, string | null | undefined, string | null>;
   training_task_id: string | null;
   labels_used: Generated<number>;
   created_at: CreatedAt;
   activated_at: Date | null;
+}
+
+/** Running sums of a version's online figures (see ModelOnline in the spec). */
+export interface ModelOnlineTable {
+  model_id: string;
+  tasks: ColumnType<string, string | number | undefined, string | number>;
+  feedback: ColumnType<string, string | number | undefined, string | number>;
+  selections: ColumnType<string, string | number | undefined, string | number>;
+  /** Feedback whose pick was in the top 10. */
+  hits: ColumnType<string, string | number | undefined, string | number>;
+  reciprocal_rank_sum: ColumnType<number, number | undefined, number>;
+  reciprocal_rank_sq_sum: ColumnType<number, number | undefined, number>;
+}
+
+export type ActivationReason = 'initial' | 'offline' | 'online' | 'manual';
+export type ActivationChange = 'activated' | 'challenger_started' | 'promoted' | 'retired';
+
+export interface ModelActivationsTable {
+  activation_id: Generated<string>;
+  model_id: string;
+  previous_model_id: string | null;
+  change: ActivationChange;
+  /** An API key id, or `auto`. */
+  actor: string;
+  reason: ActivationReason;
+  note: string | null;
+  figures: ColumnType<Record<string, number | null>, string | undefined, string>;
+  activated_at: CreatedAt;
 }
 
 export interface TaskEventsTable {
@@ -198,6 +226,32 @@ export interface ChatMessagesTable {
   created_at: CreatedAt;
 }
 
+/** bigint counters, read as strings by node-postgres and PGlite. */
+type Count = ColumnType<string, number, number>;
+
+export interface GatewayUsageTable {
+  key_id: string;
+  owner: string;
+  model: string;
+  /** A UTC day, as 'YYYY-MM-DD'. */
+  day: string;
+  requests: Count;
+  prompt_tokens: Count;
+  completion_tokens: Count;
+  total_tokens: Count;
+  errors: Count;
+  estimated: boolean;
+}
+
+export type TokenPeriod = 'minute' | BudgetPeriod;
+
+export interface TokenWindowsTable {
+  key_id: string;
+  period: TokenPeriod;
+  window_start: Date;
+  tokens: Count;
+}
+
 export interface Tables {
   api_keys: ApiKeysTable;
   events: EventsTable;
@@ -208,16 +262,18 @@ export interface Tables {
   task_results: TaskResultsTable;
   selections: SelectionsTable;
   models: ModelsTable;
+  model_online: ModelOnlineTable;
+  model_activations: ModelActivationsTable;
   task_events: TaskEventsTable;
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;
+  gateway_usage: GatewayUsageTable;
+  token_windows: TokenWindowsTable;
 }
 
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type NewApiKey = Insertable<ApiKeysTable>;
-export type ApiKeyUpdate = Updateable<ApiKeysTable>;
 export type EventRow = Selectable<EventsTable>;
-export type NewEvent = Insertable<EventsTable>;
 export type LocationRow = Selectable<LocationsTable>;
 export type UserDataRow = Selectable<UserDataTable>;
 export type NewUserData = Insertable<UserDataTable>;
@@ -226,7 +282,8 @@ export type NewTask = Insertable<TasksTable>;
 export type TaskResultRow = Selectable<TaskResultsTable>;
 export type SelectionRow = Selectable<SelectionsTable>;
 export type ModelRow = Selectable<ModelsTable>;
-export type NewModel = Insertable<ModelsTable>;
+export type ModelOnlineRow = Selectable<ModelOnlineTable>;
+export type ModelActivationRow = Selectable<ModelActivationsTable>;
 export type TaskEventRow = Selectable<TaskEventsTable>;
 export type ConversationRow = Selectable<ConversationsTable>;
 export type ChatMessageRow = Selectable<ChatMessagesTable>;

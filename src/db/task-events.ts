@@ -20,4 +20,10 @@ export class TaskEventRepository {
       .limit(limit)
       .execute();
   }
+
+  /** The id of the task's newest event ('0' before the first): no stream of it sent a later one. */
+  async lastId(taskId: string): Promise<string> {
+    const row = await this.database.db.selectFrom('task_events').select((eb) => eb.fn.max('id').as('last')).where('task_id', '=', taskId).executeTakeFirst();
+    return String(row?.last ?? '0');
+  }
 }

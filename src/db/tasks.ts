@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { type Database, type SqlExecutor, transactionExecutor } from './database.js';
 import type { JsonObject, NewTask, NewUserData, Tables, TaskRow, TaskState, TaskType, UserDataRow } from './schema.js';
 
@@ -22,10 +22,32 @@ export interface TaskListQuery {
 /** A claimed inference task with its search. */
 export type ClaimedInference = TaskRow & { user: UserDataRow };
 
+/** The model a task is ranked with. */
+export interface ModelPin {
+  id: string;
+  version: number;
+}
+
+/** A challenger and which tasks, by number, it ranks. */
+export interface ChallengerPin {
+  model: ModelPin;
+  takes: (seq: string) => boolean;
+}
+
 export interface InferenceOutcome {
   taskId: string;
   locationIds: number[];
   scores: number[];
+  /** Ranks of the exploration slots among them. */
+  explorationRanks: number[];
+}
+
+/** A row of a task's history, as a transition records it. */
+interface NewTaskEvent {
+  task_id: string;
+  status: TaskState;
+  progress: number;
+  data?: JsonObject;
 }
 
 /** Enqueues the task's job inside the task's own transaction (pg-boss send with this executor). */
@@ -38,12 +60,23 @@ export class TaskRepository {
     return this.database.db;
   }
 
-  /** Notifies listeners of new task events, after commit. Payloads stay under Postgres' 8000-byte limit. */
-  private async notifyEvents(executor: Kysely<Tables>, taskIds: readonly string[]): Promise<void> {
+  /**
+   * The second half of every status change, in the transaction that made it: each task's event in
+   * its durable history, and a NOTIFY naming the tasks (delivered after commit; payloads stay under
+   * Postgres' 8000-byte limit).
+   */
+  private async recordEvents(trx: Transaction<Tables>, events: readonly NewTaskEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await trx.insertInto('task_events').values(events.map((event) => ({ ...event, data: event.data === undefined ? undefined : JSON.stringify(event.data) }))).execute();
     const channel = this.database.notifications.channel(TASK_EVENTS);
-    for (let start = 0; start < taskIds.length; start += 200) {
-      await sql`select pg_notify(${channel}, ${taskIds.slice(start, start + 200).join(',')})`.execute(executor);
+    for (let start = 0; start < events.length; start += 200) {
+      await sql`select pg_notify(${channel}, ${events.slice(start, start + 200).map((event) => event.task_id).join(',')})`.execute(trx);
     }
+  }
+
+  /** Tasks that have not ended yet: the only ones a transition may move. */
+  private runnable(trx: Transaction<Tables>) {
+    return trx.updateTable('tasks').where('status', 'in', [...RUNNABLE_STATES]);
   }
 
   /**
@@ -52,6 +85,27 @@ export class TaskRepository {
    */
   async createInference(owner: string, user: Omit<NewUserData, 'owner'>, enqueue: Enqueue): Promise<TaskRow> {
     return this.db.transaction().execute((trx) => this.insertPending(trx, { type: 'inference', owner, params: null }, enqueue, { ...user, owner }));
+  }
+
+  /**
+   * A training task as `createTraining` makes it, unless one is queued or running, or one failed
+   * after `failedAfter` (a run that failed would fail again on the same data): for runs the
+   * service starts by itself, one at a time however many processes ask at once. Undefined when
+   * none was started.
+   */
+  async createTrainingIfIdle(owner: string, params: JsonObject, enqueue: Enqueue, failedAfter: Date): Promise<TaskRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':portico.training-trigger'))`.execute(trx);
+      const blocking = await trx
+        .selectFrom('tasks')
+        .select('task_id')
+        .where('type', '=', 'training')
+        .where((eb) => eb.or([eb('status', 'in', [...RUNNABLE_STATES]), eb.and([eb('status', '=', 'FAILURE'), eb('created_at', '>', failedAfter)])]))
+        .limit(1)
+        .executeTakeFirst();
+      if (blocking) return undefined;
+      return this.insertPending(trx, { type: 'training', owner, params: JSON.stringify(params) }, enqueue);
+    });
   }
 
   /** A training task with its hyper-parameters, and its job, in one transaction. */
@@ -112,6 +166,18 @@ export class TaskRepository {
     return query.executeTakeFirst();
   }
 
+  /** The stored search of an inference task `owner` may see (undefined owner: admins see all). */
+  async searchOf(owner: string | undefined, taskId: string): Promise<UserDataRow | undefined> {
+    let query = this.db
+      .selectFrom('tasks')
+      .innerJoin('user_data', 'user_data.user_id', 'tasks.user_id')
+      .selectAll('user_data')
+      .where('tasks.task_id', '=', taskId)
+      .where('tasks.type', '=', 'inference');
+    if (owner !== undefined) query = query.where('tasks.owner', '=', owner);
+    return query.executeTakeFirst();
+  }
+
   async list(query: TaskListQuery): Promise<TaskRow[]> {
     let select = this.db.selectFrom('tasks').selectAll().where('type', '=', query.type).orderBy('seq', 'desc').limit(query.limit);
     if (query.owner !== undefined) select = select.where('owner', '=', query.owner);
@@ -130,11 +196,25 @@ export class TaskRepository {
    * them; revoked or finished ones are skipped. A task keeps the model it was first given, so a
    * retried task finishes with the model it started with.
    */
-  async claimInference(taskIds: readonly string[], model: { id: string; version: number }): Promise<ClaimedInference[]> {
+  async claimInference(taskIds: readonly string[], model: ModelPin, challenger?: ChallengerPin): Promise<ClaimedInference[]> {
     if (taskIds.length === 0) return [];
     const claimed = await this.db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .updateTable('tasks')
+      if (challenger) {
+        // The challenger's tasks, by their numbers, are pinned to it first; a task run again keeps its model.
+        const unpinned = await trx
+          .selectFrom('tasks')
+          .select(['task_id', 'seq'])
+          .where('task_id', 'in', [...taskIds])
+          .where('model_id', 'is', null)
+          .where('status', 'in', [...RUNNABLE_STATES])
+          .forUpdate()
+          .execute();
+        const theirs = unpinned.filter((row) => challenger.takes(row.seq)).map((row) => row.task_id);
+        if (theirs.length > 0) {
+          await trx.updateTable('tasks').set({ model_id: challenger.model.id, model_version: challenger.model.version }).where('task_id', 'in', theirs).execute();
+        }
+      }
+      const rows = await this.runnable(trx)
         .set((eb) => ({
           status: 'STARTED',
           started_at: sql<Date>`now()`,
@@ -144,12 +224,9 @@ export class TaskRepository {
         }))
         .where('task_id', 'in', [...taskIds])
         .where('type', '=', 'inference')
-        .where('status', 'in', [...RUNNABLE_STATES])
         .returningAll()
         .execute();
-      if (rows.length === 0) return [];
-      await trx.insertInto('task_events').values(rows.map((row) => ({ task_id: row.task_id, status: 'STARTED' as const, progress: 0, data: JSON.stringify({ attempt: row.attempts }) }))).execute();
-      await this.notifyEvents(trx, rows.map((row) => row.task_id));
+      await this.recordEvents(trx, rows.map((row) => ({ task_id: row.task_id, status: 'STARTED', progress: 0, data: { attempt: row.attempts } })));
       return rows;
     });
     if (claimed.length === 0) return [];
@@ -164,17 +241,13 @@ export class TaskRepository {
   /** Claims a training task (STARTED, attempt counted); undefined when it is revoked or finished. */
   async claimTraining(taskId: string): Promise<TaskRow | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .updateTable('tasks')
+      const row = await this.runnable(trx)
         .set((eb) => ({ status: 'STARTED', started_at: sql<Date>`now()`, attempts: eb('attempts', '+', 1), progress: 0 }))
         .where('task_id', '=', taskId)
         .where('type', '=', 'training')
-        .where('status', 'in', [...RUNNABLE_STATES])
         .returningAll()
         .executeTakeFirst();
-      if (!row) return undefined;
-      await trx.insertInto('task_events').values({ task_id: row.task_id, status: 'STARTED', progress: 0, data: JSON.stringify({ attempt: row.attempts }) }).execute();
-      await this.notifyEvents(trx, [row.task_id]);
+      if (row) await this.recordEvents(trx, [{ task_id: row.task_id, status: 'STARTED', progress: 0, data: { attempt: row.attempts } }]);
       return row;
     });
   }
@@ -186,26 +259,30 @@ export class TaskRepository {
    */
   async completeInference(outcomes: readonly InferenceOutcome[]): Promise<string[]> {
     if (outcomes.length === 0) return [];
-    const payload = JSON.stringify(outcomes.map((outcome) => ({ task_id: outcome.taskId, location_ids: outcome.locationIds, scores: outcome.scores })));
+    const payload = JSON.stringify(
+      outcomes.map((outcome) => ({ task_id: outcome.taskId, location_ids: outcome.locationIds, scores: outcome.scores, exploration_ranks: outcome.explorationRanks })),
+    );
     return this.db.transaction().execute(async (trx) => {
+      // Each version's online task count grows in the same statement that completes its tasks.
       const done = await sql<{ task_id: string }>`
         with input as (
-          select * from jsonb_to_recordset(${payload}::jsonb) as t(task_id uuid, location_ids integer[], scores double precision[])
+          select * from jsonb_to_recordset(${payload}::jsonb) as t(task_id uuid, location_ids integer[], scores double precision[], exploration_ranks integer[])
         ), done as (
           update tasks set status = 'SUCCESS', progress = 1, finished_at = now(), error = null
           from input where tasks.task_id = input.task_id and tasks.status = 'STARTED'
-          returning tasks.task_id
+          returning tasks.task_id, tasks.model_id
         ), stored as (
-          insert into task_results (task_id, location_ids, scores)
-          select input.task_id, input.location_ids, input.scores from input join done using (task_id)
+          insert into task_results (task_id, location_ids, scores, exploration_ranks)
+          select input.task_id, input.location_ids, input.scores, input.exploration_ranks from input join done using (task_id)
           on conflict (task_id) do nothing
-        ), logged as (
-          insert into task_events (task_id, status, progress) select task_id, 'SUCCESS', 1 from done
+        ), counted as (
+          insert into model_online (model_id, tasks)
+          select model_id, count(*) from done where model_id is not null group by model_id
+          on conflict (model_id) do update set tasks = model_online.tasks + excluded.tasks
         )
         select task_id from done`.execute(trx);
-      const ids = done.rows.map((row) => row.task_id);
-      await this.notifyEvents(trx, ids);
-      return ids;
+      await this.recordEvents(trx, done.rows.map((row) => ({ task_id: row.task_id, status: 'SUCCESS', progress: 1 })));
+      return done.rows.map((row) => row.task_id);
     });
   }
 
@@ -213,10 +290,8 @@ export class TaskRepository {
   async progress(taskId: string, progress: number, data: JsonObject): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const row = await trx.updateTable('tasks').set({ progress }).where('task_id', '=', taskId).where('status', '=', 'STARTED').returning('task_id').executeTakeFirst();
-      if (!row) return false;
-      await trx.insertInto('task_events').values({ task_id: taskId, status: 'STARTED', progress, data: JSON.stringify(data) }).execute();
-      await this.notifyEvents(trx, [taskId]);
-      return true;
+      if (row) await this.recordEvents(trx, [{ task_id: taskId, status: 'STARTED', progress, data }]);
+      return row !== undefined;
     });
   }
 
@@ -233,12 +308,7 @@ export class TaskRepository {
   /** Cancels a task that has not ended; returns the task as it is now, or undefined if unknown. */
   async revoke(owner: string | undefined, taskId: string, type: TaskType): Promise<TaskRow | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      let update = trx
-        .updateTable('tasks')
-        .set({ status: 'REVOKED', finished_at: sql<Date>`now()` })
-        .where('task_id', '=', taskId)
-        .where('type', '=', type)
-        .where('status', 'in', [...RUNNABLE_STATES]);
+      let update = this.runnable(trx).set({ status: 'REVOKED', finished_at: sql<Date>`now()` }).where('task_id', '=', taskId).where('type', '=', type);
       if (owner !== undefined) update = update.where('owner', '=', owner);
       const row = await update.returningAll().executeTakeFirst();
       if (!row) {
@@ -246,8 +316,7 @@ export class TaskRepository {
         if (owner !== undefined) query = query.where('owner', '=', owner);
         return query.executeTakeFirst();
       }
-      await trx.insertInto('task_events').values({ task_id: taskId, status: 'REVOKED', progress: row.progress }).execute();
-      await this.notifyEvents(trx, [taskId]);
+      await this.recordEvents(trx, [{ task_id: taskId, status: 'REVOKED', progress: row.progress }]);
       await sql`select pg_notify(${this.database.notifications.channel(TASK_CANCELS)}, ${taskId})`.execute(trx);
       return row;
     });
@@ -261,17 +330,13 @@ export class TaskRepository {
   ): Promise<boolean> {
     const terminal = TERMINAL_STATES.includes(status);
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .updateTable('tasks')
+      const row = await this.runnable(trx)
         .set({ ...values, status, ...(terminal ? { finished_at: sql<Date>`now()` } : {}) })
         .where('task_id', '=', taskId)
-        .where('status', 'in', [...RUNNABLE_STATES])
         .returning(['task_id', 'progress'])
         .executeTakeFirst();
-      if (!row) return false;
-      await trx.insertInto('task_events').values({ task_id: taskId, status, progress: row.progress, data: JSON.stringify(data) }).execute();
-      await this.notifyEvents(trx, [taskId]);
-      return true;
+      if (row) await this.recordEvents(trx, [{ task_id: taskId, status, progress: row.progress, data }]);
+      return row !== undefined;
     });
   }
 }
