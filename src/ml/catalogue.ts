@@ -1,36 +1,18 @@
+import { propertyNames, schemaFacts } from '../generated/constants.js';
 import { Random } from './random.js';
 import type { LocationType } from './tables.js';
 import type { LocationFeatures } from './types.js';
 
-export const BOOLEAN_FIELDS = [
-  'children',
-  'breakfast',
-  'lunch',
-  'dinner',
-  'has_pool',
-  'has_spa',
-  'animals',
-  'near_lake',
-  'near_mountains',
-  'has_sport',
-] as const satisfies readonly (keyof LocationFeatures)[];
+type Facts = typeof schemaFacts.LocationFields;
+export type LocationField = keyof Facts;
+type BooleanField = { [K in LocationField]: Facts[K] extends { type: 'boolean' } ? K : never }[LocationField];
 
-export const NUMBER_FIELDS = [
-  'price',
-  'family_rating',
-  'outdoor_rating',
-  'food_rating',
-  'leisure_rating',
-  'service_rating',
-  'user_score',
-] as const satisfies readonly (keyof LocationFeatures)[];
-
-export type LocationField = (typeof BOOLEAN_FIELDS)[number] | (typeof NUMBER_FIELDS)[number];
+/** The location fields, in the spec's order (LocationFields); booleans count as 0 and 1. */
+const LOCATION_FIELDS: readonly LocationField[] = propertyNames.LocationFields;
+export const BOOLEAN_FIELDS = LOCATION_FIELDS.filter((field): field is BooleanField => schemaFacts.LocationFields[field].type === 'boolean');
 
 /** A location's fields as numbers, booleans as 0/1: what features are computed from. */
 export type LocationVector = Record<LocationField, number>;
-
-const LOCATION_FIELDS: readonly LocationField[] = [...BOOLEAN_FIELDS, ...NUMBER_FIELDS];
 
 /**
  * The synthetic catalogue of seed 003: for each location type, `meta_n` locations whose booleans

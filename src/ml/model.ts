@@ -1,6 +1,6 @@
 import type { Catalogue } from './catalogue.js';
 import { catalogueFeatures, exampleFeatures, FEATURE_COUNT, FEATURE_NAMES, type FeatureName } from './features.js';
-import type { Random } from './random.js';
+import { Random } from './random.js';
 import type { ModelArtifact, TrainingExample, UserProfile } from './types.js';
 
 export const ARTIFACT_FORMAT = 'portico-ranker/1';
@@ -132,6 +132,22 @@ export interface RankOptions {
 }
 
 /**
+ * How many exploration slots one task gets: each of `maxSlots` is used with probability
+ * min(1, decayLabels / labelsUsed), labelsUsed being the labelled tasks the ranking model learnt
+ * from (ε-greedy with ε decaying as 1/n, which still explores forever but ever less). A hand-set
+ * model (0 labels) explores in every slot; one trained on 500 labels with decayLabels 25 in one
+ * slot of twenty. Exploration buys feedback outside the model's favourites at the price of worse
+ * results; once a model has learnt from many labels, that price is no longer worth paying at
+ * every search.
+ */
+export function explorationSlotsFor(maxSlots: number, decayLabels: number, labelsUsed: number, random: Random): number {
+  const probability = labelsUsed <= decayLabels ? 1 : decayLabels / labelsUsed;
+  let slots = 0;
+  for (let slot = 0; slot < maxSlots; slot += 1) if (random.bernoulli(probability)) slots += 1;
+  return slots;
+}
+
+/**
  * The top `limit` locations for the user, highest score first, ties by location_id; the last
  * `options.explorationSlots` of them chosen at random (see RankOptions).
  */
@@ -168,6 +184,37 @@ export function rankCatalogue(
     ...explored.map((index, position) => result(index, exploited.length + position, true)),
     ...after.map((index, position) => result(index, shown + position, false)),
   ];
+}
+
+export interface ServingPolicy {
+  /** The most exploration slots of a task (EXPLORATION_SLOTS). */
+  explorationSlots: number;
+  /** How exploration fades with the labels the model learnt from (EXPLORATION_DECAY_LABELS). */
+  explorationDecayLabels: number;
+  /** Results stored per task. */
+  limit: number;
+  /** Results a user sees by default; exploration slots go at the end of these. */
+  shown: number;
+}
+
+/**
+ * A task's ranking exactly as the service stores and serves it: the model's top `limit`, with
+ * the exploration slots its evidence calls for (explorationSlotsFor) at the end of the shown
+ * ones, drawn from a generator seeded by the task's number so a rerun ranks the same.
+ */
+export function servedRanking(
+  model: { artifact: ModelArtifact; labelsUsed: number },
+  user: UserProfile,
+  catalogue: Catalogue,
+  policy: ServingPolicy,
+  taskSeed: number,
+): RankedLocation[] {
+  const random = new Random(taskSeed);
+  return rankCatalogue(model.artifact, user, catalogue, policy.limit, {
+    explorationSlots: explorationSlotsFor(policy.explorationSlots, policy.explorationDecayLabels, model.labelsUsed, random),
+    explorationWindow: policy.shown,
+    random,
+  });
 }
 
 /**

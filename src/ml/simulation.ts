@@ -169,10 +169,11 @@ export function simulateSearches(
 
 /**
  * Training examples as in the seed: in a search with a pick, the picked location is a positive and
- * every other shown location a negative; a search without a pick gives negatives only.
+ * every other shown location a negative; a search without a pick gives negatives only. Each search
+ * is one group (a list the traveller chose from).
  */
 export function trainingExamples(searches: readonly LabelledSearch[], catalogue: Catalogue): TrainingExample[] {
-  return searches.flatMap((search) => {
+  return searches.flatMap((search, group) => {
     if (search.picked !== -1 && !search.shown.includes(search.picked)) {
       throw new Error(`picked location ${search.picked} is not among the shown locations`);
     }
@@ -180,6 +181,7 @@ export function trainingExamples(searches: readonly LabelledSearch[], catalogue:
       user: search.user,
       location: locationById(catalogue, id),
       label: id === search.picked ? 1 : 0,
+      group,
     }));
   });
 }

@@ -1,69 +1,30 @@
+import type { SchemaLocationData, SchemaModelMetrics, SchemaUserFields } from '../generated/api.js';
+
 /**
  * The recommender's data, as seed 003 defines it (UserData and LocationData). Field names and
  * meanings are the seed's; the ML code works on these plain shapes, not on database rows.
  */
 
-/** A search: who travels and what they wish for. */
-export interface UserProfile {
-  people_num: number;
-  /** One age per person. */
-  people_age: number[];
-  children_num: number;
-  /** Budget, compared with a location's price. */
-  budget: number;
-  nights: number;
-  /** Wishes. */
-  pool: boolean;
-  spa: boolean;
-  pet_friendly: boolean;
-  lake: boolean;
-  mountain: boolean;
-  sport: boolean;
-}
+/** A search: who travels and what they wish for (the spec's UserFields without the name and date). */
+export type UserProfile = Omit<SchemaUserFields, 'name' | 'time_arrival'>;
 
-/** A location of the catalogue. */
-export interface LocationFeatures {
-  location_id: number;
-  /** Suitable for children. */
-  children: boolean;
-  breakfast: boolean;
-  lunch: boolean;
-  dinner: boolean;
-  price: number;
-  has_pool: boolean;
-  has_spa: boolean;
-  /** Pets allowed. */
-  animals: boolean;
-  near_lake: boolean;
-  near_mountains: boolean;
-  has_sport: boolean;
-  family_rating: number;
-  outdoor_rating: number;
-  food_rating: number;
-  leisure_rating: number;
-  service_rating: number;
-  user_score: number;
-}
+/** A location of the catalogue (the spec's LocationData). */
+export type LocationFeatures = SchemaLocationData;
 
 /** One labelled pair for training: did this user pick this shown location? */
 export interface TrainingExample {
   user: UserProfile;
   location: LocationFeatures;
   label: 0 | 1;
+  /**
+   * The search (one shown list) the example belongs to. With groups, training fits a choice model
+   * over each list (see TrainingOptions.objective); without, each example stands alone.
+   */
+  group?: number;
 }
 
-/** Hold-out metrics of a model. */
-export interface ModelMetrics {
-  auc: number;
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  log_loss: number;
-  /** Examples in the hold-out set, and how many were positive. */
-  holdout_examples: number;
-  holdout_positives: number;
-}
+/** Hold-out metrics of a model (the spec's ModelMetrics). */
+export type ModelMetrics = SchemaModelMetrics;
 
 /**
  * A trained (or hand-set) model as stored and served: everything needed to score, with no code.
@@ -93,4 +54,10 @@ export interface TrainingOptions {
   hidden_units?: number;
   /** L2 penalty on the weights (not the biases), added to the mean loss of each batch. */
   l2?: number;
+  /**
+   * `choice` (the default when every example has a group): a multinomial logit over each shown
+   * list plus a "picked nothing" option of utility 0, which is how a traveller chooses; `pointwise`:
+   * binary cross-entropy on each example alone, class-balanced.
+   */
+  objective?: 'choice' | 'pointwise';
 }

@@ -1,3 +1,4 @@
+import { locationValues } from '../db/locations.js';
 import type { LocationRow, UserDataRow } from '../db/schema.js';
 import type { LocationFeatures, UserProfile } from '../ml/types.js';
 
@@ -20,24 +21,5 @@ export function userProfile(row: UserDataRow): UserProfile {
 
 /** The ML view of a stored location. */
 export function locationFeatures(row: LocationRow): LocationFeatures {
-  return {
-    location_id: row.location_id,
-    children: row.children,
-    breakfast: row.breakfast,
-    lunch: row.lunch,
-    dinner: row.dinner,
-    price: row.price,
-    has_pool: row.has_pool,
-    has_spa: row.has_spa,
-    animals: row.animals,
-    near_lake: row.near_lake,
-    near_mountains: row.near_mountains,
-    has_sport: row.has_sport,
-    family_rating: row.family_rating,
-    outdoor_rating: row.outdoor_rating,
-    food_rating: row.food_rating,
-    leisure_rating: row.leisure_rating,
-    service_rating: row.service_rating,
-    user_score: row.user_score,
-  };
+  return { location_id: row.location_id, ...locationValues(row) };
 }

@@ -9,21 +9,16 @@ import { TASK_CANCELS, type TaskRepository } from '../db/tasks.js';
 import type { AutoActivate } from '../config.js';
 import { computeMetrics } from '../ml/metrics.js';
 import { scoreExamples } from '../ml/model.js';
-import { DEFAULT_TRAINING_OPTIONS, trainModel } from '../ml/train.js';
+import type { SchemaTrainingParams } from '../generated/api.js';
+import { requestDefaults } from '../generated/constants.js';
+import { trainModel } from '../ml/train.js';
 import type { TrainingExample } from '../ml/types.js';
 import type { Job, TaskQueue } from '../queue/task-queue.js';
 import type { ModelRegistry } from './model-registry.js';
 import { locationFeatures, userProfile } from './profiles.js';
 
-/** The API's training parameters and their defaults (the spec's TrainingParams). */
-export const DEFAULT_TRAINING_PARAMS = {
-  epochs: DEFAULT_TRAINING_OPTIONS.epochs,
-  learning_rate: DEFAULT_TRAINING_OPTIONS.learning_rate,
-  seed: DEFAULT_TRAINING_OPTIONS.seed,
-  holdout_fraction: DEFAULT_TRAINING_OPTIONS.holdout_fraction,
-  min_labels: 20,
-};
-export type TrainingParams = typeof DEFAULT_TRAINING_PARAMS;
+/** A training task's parameters: the spec's TrainingParams, every default filled in when it was started. */
+type TrainingParams = Required<SchemaTrainingParams>;
 
 /** Progress events at most this often (and always for the last epoch). */
 const PROGRESS_INTERVAL_MS = 200;
@@ -35,9 +30,10 @@ const cancelled = () => Object.assign(new Error('The training was cancelled.'), 
 
 /**
  * Runs training jobs: builds the training set from the labelled selections (the pick is a
- * positive, the other shown results negatives; a pick of -1 gives negatives only), trains in this
+ * positive, the other shown results negatives; a pick of -1 gives negatives only; each task one
+ * list for the choice objective), trains in this
  * process without blocking the event loop, reports progress per epoch, stores the new version and
- * activates it according to AUTO_ACTIVATE. A cancel from any process stops it between batches.
+ * activates it (or starts it as the challenger) according to AUTO_ACTIVATE. A cancel from any process stops it between batches.
  */
 export class TrainingRunner {
   private readonly running = new Map<string, AbortController>();
@@ -77,7 +73,7 @@ export class TrainingRunner {
     this.running.set(taskId, controller);
     try {
       const task = await tasks.claimTraining(taskId);
-      if (task) await this.train(taskId, { ...DEFAULT_TRAINING_PARAMS, ...(task.params ?? {}) }, controller.signal);
+      if (task) await this.train(taskId, { ...requestDefaults.startTraining.body, ...task.params }, controller.signal);
       await queue.complete('training', [job.id]);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -106,10 +102,12 @@ export class TrainingRunner {
       throw new PermanentTrainingError(`Training needs at least ${params.min_labels} labelled tasks; ${labelled.length} exist.`);
     }
     const catalogue = await locations.getMany(labelled.flatMap((task) => task.shownLocationIds));
-    const examples: TrainingExample[] = labelled.flatMap((task) =>
+    // Each task is one list the user chose from (the choice objective's group).
+    const examples: TrainingExample[] = labelled.flatMap((task, group) =>
       task.shownLocationIds.flatMap((locationId) => {
         const location = catalogue.get(locationId);
-        return location ? [{ user: userProfile(task.user), location: locationFeatures(location), label: locationId === task.pickedLocationId ? (1 as const) : (0 as const) }] : [];
+        const label = locationId === task.pickedLocationId ? (1 as const) : (0 as const);
+        return location ? [{ user: userProfile(task.user), location: locationFeatures(location), label, group }] : [];
       }),
     );
 
@@ -138,16 +136,19 @@ export class TrainingRunner {
       const previousValue = current?.model_id === active.id ? previousAuc : (current?.metrics?.auc ?? null);
       const better = previousValue === null || Number.isNaN(previousValue) || trained.metrics.auc >= previousValue;
       const activate = autoActivate === 'always' || (autoActivate === 'if_better' && better);
+      // Under `online` the offline gate only admits a challenger; the online test decides the rest.
+      const challenger = autoActivate === 'online' && better;
       const record: ActivationRecord = {
         policy: autoActivate,
-        decision: activate ? 'activated' : 'kept_previous',
+        decision: activate ? 'activated' : challenger ? 'challenger' : 'kept_previous',
         metric: 'auc',
         new_value: trained.metrics.auc,
         previous_model_id: current?.model_id ?? null,
         previous_value: previousValue === null || Number.isNaN(previousValue) ? null : previousValue,
         decided_at: new Date().toISOString(),
       };
-      return { activate, status: activate ? 'active' : autoActivate === 'if_better' ? 'rejected' : 'standby', record };
+      const status = activate ? 'active' : challenger ? 'challenger' : autoActivate === 'never' ? 'standby' : 'rejected';
+      return { activate, status, record };
     };
     if (signal.aborted) throw cancelled();
     const kind: ModelKind = trained.artifact.hidden ? 'neural-network' : 'logistic-regression';
