@@ -15,6 +15,25 @@ export interface ClientOptions {
   headers?: Record<string, string>;
 }
 
+/** What randomRequestId needs of Web Crypto (in browsers, Node and other runtimes alike). */
+export interface RandomSource {
+  getRandomValues(array: Uint8Array): Uint8Array;
+  randomUUID?: () => string;
+}
+
+/**
+ * A random (version 4) UUID for X-Request-ID. `crypto.randomUUID` exists only in secure contexts:
+ * a page served over plain HTTP from anywhere but localhost has `getRandomValues` alone.
+ */
+export function randomRequestId(crypto: RandomSource = globalThis.crypto): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export type PorticoClient = Client<paths> & {
   readonly baseUrl: string;
   /** The options this client was created with, without the token; `fetch` includes the retries. */
@@ -37,7 +56,7 @@ export function createClient(options: ClientOptions): PorticoClient {
 
   const authHeaders = (): Record<string, string> => ({
     ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
-    'X-Request-ID': globalThis.crypto.randomUUID(),
+    'X-Request-ID': randomRequestId(),
   });
   const auth: Middleware = {
     onRequest({ request }) {

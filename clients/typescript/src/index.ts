@@ -11,7 +11,7 @@ import type { components } from './generated/api.js';
 export type { components, operations, paths } from './generated/api.js';
 export type Schemas = components['schemas'];
 
-export { type ClientOptions, createClient, type PorticoClient } from './client.js';
+export { type ClientOptions, createClient, type PorticoClient, randomRequestId } from './client.js';
 export { type ApiResult, type Problem, PorticoError, PorticoStreamError, unwrap } from './errors.js';
 export { type FetchLike, type RetryOptions, retryAfterMs } from './retry.js';
 export { isTerminal, type TaskKind, type TaskState, type TaskStatus, TERMINAL_STATES, waitForTask, type WaitForTaskOptions } from './tasks.js';

@@ -41,6 +41,11 @@ export interface ResumableStreamOptions extends StreamOptions {
   retryDelayMs?: number;
   /** Consecutive failed reconnects (network errors, 429, 502-504) before giving up (default 5). */
   maxRetries?: number;
+  /**
+   * Called each time the stream is open (and after each reconnect): the server has attached it, so
+   * whatever is committed from then on arrives on it. A UI shows "live" from here, not before.
+   */
+  onOpen?: () => void;
 }
 
 const SSE_HEADERS = { Accept: 'text/event-stream' };
@@ -76,6 +81,7 @@ async function* resumable(
     try {
       const opened = await open(lastEventId, signal);
       body = bodyOf(opened);
+      options.onOpen?.();
     } catch (error) {
       signal?.throwIfAborted();
       const transient = error instanceof PorticoError ? TRANSIENT.has(error.status) : error instanceof TypeError;

@@ -1,7 +1,7 @@
 /** The SDK core against the spec-derived mocks: auth, request ids, retries and typed problems. */
 import { HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { PorticoError, retryAfterMs, unwrap } from '../src/index.js';
+import { PorticoError, randomRequestId, retryAfterMs, unwrap } from '../src/index.js';
 import { http, useMockApi } from './support/mock-api.js';
 import { asSchema, mediaExample, operation, problemExample, successExample } from './support/spec.js';
 
@@ -27,6 +27,16 @@ function problemAnswer(status: number, headers: Record<string, string> = {}): ()
 }
 
 const ok = () => HttpResponse.json(event);
+
+describe('request ids', () => {
+  it('are version 4 UUIDs, also where crypto.randomUUID is missing (a browser page over plain HTTP)', () => {
+    const insecure = { getRandomValues: globalThis.crypto.getRandomValues.bind(globalThis.crypto) };
+    const ids = Array.from({ length: 50 }, () => randomRequestId(insecure));
+    for (const id of ids) expect(id).toMatch(UUID);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(randomRequestId()).toMatch(UUID);
+  });
+});
 
 describe('requests', () => {
   it('carry the bearer token and a fresh X-Request-ID each', async () => {

@@ -198,7 +198,10 @@ describe('taskEvents', () => {
         return attempts === 1 ? response(503).json(problemExample(503), { headers: { 'Retry-After': '0' } }) : response.untyped(sse(frames));
       }),
     );
-    expect(await collect(taskEvents(api.client(), 'inference', taskId, { retryDelayMs: 5 }))).toEqual(expected);
+    let opened = 0;
+    expect(await collect(taskEvents(api.client(), 'inference', taskId, { retryDelayMs: 5, onOpen: () => opened++ }))).toEqual(expected);
+    // The refused attempt is not an open stream.
+    expect(opened).toBe(1);
 
     attempts = 0;
     api.server.use(http.get('/inference/{task_id}/events', ({ response }) => (attempts++, response(503).json(problemExample(503)))));
@@ -235,9 +238,11 @@ describe('liveEvents', () => {
     );
     const controller = new AbortController();
     const received: unknown[] = [];
+    // onOpen runs once per connection, before that connection's first event.
+    const opens: number[] = [];
     const rejection = await failure(
       (async () => {
-        for await (const item of liveEvents(api.client(), { eventType: 'page_view', signal: controller.signal, retryDelayMs: 5 })) {
+        for await (const item of liveEvents(api.client(), { eventType: 'page_view', signal: controller.signal, retryDelayMs: 5, onOpen: () => opens.push(received.length) })) {
           received.push(item);
           if (received.length === events.length) controller.abort();
         }
@@ -248,6 +253,7 @@ describe('liveEvents', () => {
       { lastEventId: null, eventType: 'page_view' },
       { lastEventId: '745.1205', eventType: 'page_view' },
     ]);
+    expect(opens).toEqual([0, 2]);
     expect(rejection).toMatchObject({ name: 'AbortError' });
   });
 
