@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { expectProblem } from './support/contract.js';
 import { engines, startTestService, type TestService } from './support/service.js';
@@ -141,9 +141,14 @@ describe.each(engines())('chat on %s', (engine) => {
     for (let i = 0; i < 50 && upstream.abortedAt === undefined; i++) await sleep(10);
     expect(upstream.abortedAt).toBeDefined();
     expect(upstream.abortedAt! - abortedAt).toBeLessThan(100);
-    await sleep(100);
-    const { data } = await service.client(token).GET('/chat/conversations/{conversation_id}', { params: { path: { conversation_id: conversationId } } });
-    expect(data!.messages.at(-1)).toMatchObject({ role: 'assistant', complete: false, content: 'Lake ' });
+    // The cut-short answer is stored once its usage is recorded: poll for it as a client would.
+    await vi.waitFor(
+      async () => {
+        const { data } = await service.client(token).GET('/chat/conversations/{conversation_id}', { params: { path: { conversation_id: conversationId } } });
+        expect(data!.messages.at(-1)).toMatchObject({ role: 'assistant', complete: false, content: 'Lake ' });
+      },
+      { timeout: 15_000, interval: 50 },
+    );
   });
 
   it('answers the whole reply as JSON on POST /chat, and aborts upstream when that client goes away', async () => {
@@ -204,6 +209,29 @@ describe.each(engines())('chat on %s', (engine) => {
     const refused = new WebSocket(`${service.url.replace('http', 'ws')}/ws/chat?token=ptk_wrong`);
     const status = await new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     expect(status).toBe(401);
+    // The auth scheme is case-insensitive (RFC 9110), as on every HTTP route.
+    const lowercase = new WebSocket(`${service.url.replace('http', 'ws')}/ws/chat`, { headers: { authorization: `bearer ${token}` } });
+    const opened = await new Promise<number | 'open'>((resolve) => {
+      lowercase.on('open', () => resolve('open'));
+      lowercase.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    });
+    expect(opened).toBe('open');
+    lowercase.close();
+  });
+
+  it('closes a /ws/chat socket that breaks the protocol and keeps serving everyone else', async () => {
+    const url = `${service.url.replace('http', 'ws')}/ws/chat?token=${token}`;
+    const closeCodeAfter = (send: (socket: WebSocket) => void) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(url);
+        socket.on('open', () => send(socket));
+        socket.on('close', (code) => resolve(code));
+        socket.on('error', reject);
+      });
+    // A text message over the 64 KiB limit, then a text frame that is not UTF-8.
+    expect(await closeCodeAfter((socket) => socket.send('x'.repeat(65 * 1024)))).toBe(1009);
+    expect(await closeCodeAfter((socket) => socket.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: false }))).toBe(1007);
+    expect((await fetch(`${service.url}/health`)).status).toBe(200);
   });
 });
 

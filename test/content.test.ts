@@ -112,6 +112,36 @@ describe.each(engines())('content routes on %s', (engine) => {
     await expectProblem(await upload(big), 413);
   });
 
+  it('answers hostile files with 422 and at most 20 short problems, while GET /health stays under 250 ms', { timeout: 60_000 }, async () => {
+    const garbage = Array.from({ length: 3 * 1024 * 1024 }, (_, i) => String.fromCharCode(32 + ((i * 7919) % 95))).join('');
+    const files: [string, string][] = [
+      ['3 MB without a line break', garbage],
+      ['a header of a million commas', ','.repeat(1_000_000)],
+      ['a row of a million cells', `${HEADER.join(',')}\n${'1,'.repeat(1_000_000)}`],
+      ['an unterminated quote over 3 MB', `${HEADER.join(',')}\n"${'x'.repeat(3 * 1024 * 1024)}`],
+      ['a 4 MB cell', `${HEADER.join(',')}\n${row({ ...LOCATION, price: 'x'.repeat(4 * 1024 * 1024) })}`],
+      ['100,001 short rows', `${HEADER.join(',')}\n${'1\n'.repeat(100_001)}`],
+      ['50,000 rows with a bad price', `${HEADER.join(',')}\n${(row({ ...LOCATION, price: 'cheap' }) + '\n').repeat(50_000)}`],
+    ];
+    const before = (await admin.GET('/content/info')).data!.locations;
+    for (const [name, text] of files) {
+      let done = false;
+      const answer = upload(text).finally(() => (done = true));
+      let worst = 0;
+      while (!done) {
+        const started = performance.now();
+        expect((await fetch(`${service.url}/health`)).status).toBe(200);
+        worst = Math.max(worst, performance.now() - started);
+      }
+      const problem = await expectProblem(await answer, 422);
+      expect(problem.errors!.length, name).toBeGreaterThan(0);
+      expect(problem.errors!.length, name).toBeLessThanOrEqual(20);
+      expect(JSON.stringify(problem).length, name).toBeLessThan(10_000);
+      expect(worst, `GET /health while uploading ${name}`).toBeLessThan(250);
+    }
+    expect((await admin.GET('/content/info')).data!.locations).toBe(before);
+  });
+
   it('shows stored searches and results, as seed 003 does', async () => {
     const runner = service.client((await service.createKey(['inference:run', 'inference:read'], { owner: 'acme' })).token);
     const { data: task } = await runner.POST('/inference/start', { body: SEARCH });

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,13 +18,18 @@ import { SEARCH } from './support/tasks.js';
  * against the spec's Problem (with its status and request id) when it is an error, and match the
  * operation's response schema when it is a 2xx JSON answer. Afterwards the service must be healthy.
  *
- * Reproducing a failure: the seed is printed when the file starts, and fast-check's report
- * (seed, path, counterexample, and the failing exchanges with the server's log) is the error.
+ * Seeds: CI runs the fixed list in test/fuzz-seeds.json (the runs shared between them), so that no
+ * random draw decides a build. Random exploration is `make fuzz` (FUZZ_SECONDS, default 300): it
+ * runs fresh seeds until the time is up and prints every seed that fails; fix the bug, then add
+ * the seed to test/fuzz-seeds.json so CI keeps checking it.
  *
- *   FUZZ_SEED=<seed> npx vitest run test/fuzz.test.ts                      # the same run again
+ * Reproducing a failure: fast-check's report (seed, path, counterexample, and the failing
+ * exchanges with the server's log) is the error.
+ *
+ *   FUZZ_SEED=<seed> npx vitest run test/fuzz.test.ts                      # that seed alone
  *   FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run test/fuzz.test.ts     # only the shrunk case
  *
- * Both engines run the same seed (Postgres runs a prefix of PGlite's requests), so add
+ * Both engines run the same seeds (Postgres runs a prefix of PGlite's requests), so add
  * `-t pglite` or `-t postgres` to replay on the engine that failed.
  *
  *   FUZZ_SURVEY=1 npx vitest run test/fuzz.test.ts
@@ -33,11 +39,15 @@ import { SEARCH } from './support/tasks.js';
  * every bug a seed reaches, at once, where the property stops at the first one it finds.
  */
 
-const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
-if (!Number.isSafeInteger(seed)) throw new Error(`FUZZ_SEED=${process.env.FUZZ_SEED} is not an integer`);
+const committedSeeds = JSON.parse(readFileSync(new URL('./fuzz-seeds.json', import.meta.url), 'utf8')) as number[];
+const seeds = process.env.FUZZ_SEED ? [Number(process.env.FUZZ_SEED)] : committedSeeds;
+for (const seed of seeds) if (!Number.isSafeInteger(seed)) throw new Error(`fuzz seed ${seed} is not an integer`);
+/** Set by `make fuzz`: explore fresh seeds for this long instead of running the committed ones. */
+const exploreSeconds = process.env.FUZZ_SECONDS ? Number(process.env.FUZZ_SECONDS) : undefined;
+if (exploreSeconds !== undefined && !(exploreSeconds > 0)) throw new Error(`FUZZ_SECONDS=${process.env.FUZZ_SECONDS} is not a positive number`);
 const replayPath = process.env.FUZZ_PATH || undefined;
 const surveying = process.env.FUZZ_SURVEY === '1';
-console.log(`fuzz: seed ${seed}; replay with FUZZ_SEED=${seed} npx vitest run test/fuzz.test.ts`);
+console.log(exploreSeconds === undefined ? `fuzz: seeds ${seeds.join(', ')}` : `fuzz: exploring fresh seeds for ${exploreSeconds} s per engine`);
 
 const BATCH = 8;
 /** Property runs per engine: PGlite gets 3,000 requests, Postgres 2,200; together above 5,000. */
@@ -178,25 +188,56 @@ describe.each(engines())('fuzzing every operation on %s', (engine) => {
     if (failures.length > 0) throw new Error(`${failures.length} of ${exchanges.length} answers break the properties:\n${failures.join('\n')}`);
   };
 
-  it(
-    'answers every generated request without a 5xx, and every error as problem+json valid against the spec',
+  /** One seed's property run; the failure report when it fails. */
+  const runSeed = async (seed: number, numRuns: number, timeLimitMs: number): Promise<string | undefined> => {
+    const details = await fc.check(fc.asyncProperty(batches, sendBatch), {
+      seed,
+      numRuns,
+      ...(replayPath ? { path: replayPath } : {}),
+      includeErrorInReport: true,
+      interruptAfterTimeLimit: timeLimitMs,
+      timeout: 60_000,
+    });
+    return details.failed ? fc.defaultReportMessage(details) : undefined;
+  };
+
+  it.runIf(exploreSeconds === undefined)(
+    'answers every generated request without a 5xx, and every error as problem+json (OpenAI\'s error object on /v1) valid against the spec',
     async () => {
       const started = Date.now();
-      await fc.assert(fc.asyncProperty(batches, sendBatch), {
-        seed,
-        numRuns: RUNS[engine],
-        ...(replayPath ? { path: replayPath } : {}),
-        includeErrorInReport: true,
-        interruptAfterTimeLimit: TIME_LIMIT_MS,
-        timeout: 60_000,
-      });
+      for (const seed of seeds) {
+        // Each seed's share of the runs bounds its work; the time limit is the whole run's.
+        const failure = await runSeed(seed, Math.ceil(RUNS[engine] / seeds.length), Math.max(1_000, started + TIME_LIMIT_MS - Date.now()));
+        if (failure) throw new Error(`seed ${seed} fails on ${engine}:\n${failure}`);
+      }
       console.log(
-        `fuzz on ${engine}: ${client.sent} requests (${client.skipped} skipped by budget) in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${seed}\n${tally.summary()}`,
+        `fuzz on ${engine}: ${client.sent} requests (${client.skipped} skipped by budget) in ${((Date.now() - started) / 1000).toFixed(1)} s, seeds ${seeds.join(', ')}\n${tally.summary()}`,
       );
       if (survey && survey.size > 0) throw new Error(`${survey.size} distinct failures on ${engine}:\n\n${survey.summary()}`);
-      if (!replayPath) expect(client.sent).toBeGreaterThanOrEqual(MIN_REQUESTS[engine]);
+      if (!replayPath && seeds === committedSeeds) expect(client.sent).toBeGreaterThanOrEqual(MIN_REQUESTS[engine]);
     },
     TIME_LIMIT_MS + 60_000,
+  );
+
+  it.runIf(exploreSeconds !== undefined)(
+    `explores fresh seeds for FUZZ_SECONDS and lists each one that fails`,
+    async () => {
+      const deadline = Date.now() + (exploreSeconds ?? 0) * 1000;
+      const failed: number[] = [];
+      const tried: number[] = [];
+      while (Date.now() < deadline) {
+        const seed = randomInt(-0x80000000, 0x7fffffff);
+        tried.push(seed);
+        const failure = await runSeed(seed, RUNS[engine], Math.max(1_000, Math.min(TIME_LIMIT_MS, deadline - Date.now())));
+        if (failure) {
+          failed.push(seed);
+          console.log(`fuzz on ${engine}: seed ${seed} FAILS; fix the bug, then add ${seed} to test/fuzz-seeds.json\n${failure}`);
+        }
+      }
+      console.log(`fuzz on ${engine}: ${tried.length} seeds tried (${client.sent} requests): ${tried.join(', ')}\n${tally.summary()}`);
+      expect(failed, `seeds that fail on ${engine}; add each to test/fuzz-seeds.json once fixed`).toEqual([]);
+    },
+    ((exploreSeconds ?? 0) + 120) * 1000,
   );
 
   it('is healthy afterwards: liveness, readiness, and an event written and read back', async () => {

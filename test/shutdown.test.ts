@@ -5,6 +5,30 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnService } from './support/process.js';
 
+/** GET on a new connection (no keep-alive pool): the status, or the connection error. */
+function getFresh(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Whether a new connection to `url` is refused before `timeoutMs` (polling, as a retrying client would). */
+async function refusedWithin(url: string, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    try {
+      await getFresh(url);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
 describe('graceful shutdown (a real process on PGlite)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'portico-shutdown-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -30,11 +54,12 @@ describe('graceful shutdown (a real process on PGlite)', () => {
       req.write(body.slice(0, 10));
       setTimeout(() => req.end(body.slice(10)), 1500);
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The server has the request once it answers a request sent after it on another connection.
+    expect(await getFresh(`${service.url}/health`)).toBe(200);
     service.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
 
-    await expect(fetch(`${service.url}/health`)).rejects.toThrow();
+    // New connections are refused as soon as the process has seen the signal, while the slow one goes on.
+    await expect(refusedWithin(`${service.url}/health`, 10_000)).resolves.toBe(true);
     const finished = await answer;
     expect(finished.status).toBe(201);
     expect(JSON.parse(finished.text).token).toMatch(/^ptk_/);

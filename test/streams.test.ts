@@ -3,9 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PorticoClient } from '../clients/typescript/src/index.js';
 import { runSimulation } from '../bench/simulate.js';
+import { expectProblem } from './support/contract.js';
 import { engines, startTestService, type TestService } from './support/service.js';
 import { expectFramesMatchSpec, readSse, type SseFrame } from './support/sse.js';
 
@@ -117,6 +120,30 @@ describe.each(engines())('task and event streams on %s', (engine) => {
     // Opened after the end: the whole history, then the stream ends.
     const replay = await readSse(await open(`${path}?last_event_id=0`));
     expect(replay.frames.map((frame) => frame.id)).toEqual([...first.frames, ...rest.frames].map((frame) => frame.id));
+    // EventSource reconnects after the last frame too, with its id: nothing is left, and the stream ends.
+    const after = await readSse(await open(path, rest.frames.at(-1)!.id));
+    expect(after.frames).toEqual([]);
+  });
+
+  it('refuses a resume position that cannot exist with 400, header or query, on every stream', async () => {
+    const { data: task } = await admin.POST('/train/start', { body: { epochs: 1 } });
+    const cases: [string, string, string][] = [
+      ['/events/stream', '99999999999999999999999.99999999999999999999', '/last-event-id'],
+      ['/events/stream', '18446744073709551616.1', '/last-event-id'],
+      ['/events/stream', '1.9223372036854775808', '/last-event-id'],
+      ['/events/stream', '1842', '/last-event-id'],
+      // In range, but past every committed event: no stream sent it (it would wait forever).
+      ['/events/stream', '18446744073709551615.9223372036854775807', '/last-event-id'],
+      [`/train/${task!.task_id}/events`, '9223372036854775808', '/last-event-id'],
+      [`/train/${task!.task_id}/events`, '1.5', '/last-event-id'],
+      [`/train/${task!.task_id}/events`, '9223372036854775807', '/last-event-id'],
+    ];
+    for (const [path, position, pointer] of cases) {
+      const problem = await expectProblem(await open(path, position), 400);
+      expect(problem.errors, `${path} with Last-Event-ID ${position}`).toEqual([expect.objectContaining({ location: 'header', pointer })]);
+      const viaQuery = await expectProblem(await open(`${path}?last_event_id=${position}`), 400);
+      expect(viaQuery.errors).toEqual([expect.objectContaining({ location: 'query', pointer: '/last_event_id' })]);
+    }
   });
 
   it('streams new events live, filtered, and resumes after the last one received', async () => {
@@ -124,13 +151,13 @@ describe.each(engines())('task and event streams on %s', (engine) => {
     const reader = await service.createKey(['events:read'], { owner: 'live' });
     const stream = (lastEventId?: string) =>
       fetch(`${service.url}/events/stream?event_type=wanted`, { headers: { authorization: `Bearer ${reader.token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } });
-    const live = stream();
-    await sleep(200);
+    // Once the response has arrived, the stream is attached: what is written next is on it.
+    const live = await stream();
     for (const [index, type] of ['wanted', 'other', 'wanted'].entries()) {
       await writer.POST('/events', { body: { event_id: `live-${engine}-${index}`, event_type: type, event_data: { index } } });
     }
     const seen: SseFrame[] = [];
-    await readSse(await live, (frame) => {
+    await readSse(live, (frame) => {
       seen.push(frame);
       return seen.length === 2;
     });
@@ -144,6 +171,37 @@ describe.each(engines())('task and event streams on %s', (engine) => {
     });
     expect(resumed.map((frame) => (frame.data as { event_id: string }).event_id)).toEqual([`live-${engine}-2`, `live-${engine}-3`]);
   });
+
+  it('keeps little in memory for a client that stops reading, which then gets every event once, in order', async () => {
+    // The service runs in this process: its heap, collected, is what a stalled client costs it.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const writer = service.client((await service.createKey(['events:write'], { owner: 'stalled' })).token);
+    const reader = await service.createKey(['events:read'], { owner: 'stalled' });
+    const stream = (eventType?: string) =>
+      fetch(`${service.url}/events/stream${eventType ? `?event_type=${eventType}` : ''}`, { headers: { authorization: `Bearer ${reader.token}` } });
+    const stalled = await stream();
+    const marker = await stream('marker');
+    collect();
+    const heapBefore = process.memoryUsage().heapUsed;
+    // 1,000 events of 40 KB (40 MB) while the first client reads nothing.
+    const pad = 'x'.repeat(40_000);
+    for (let batch = 0; batch < 50; batch++) {
+      const events = Array.from({ length: 20 }, (_, index) => ({ event_id: `stalled-${engine}-${batch * 20 + index}`, event_type: 'bulk', event_data: { pad } }));
+      expect((await writer.POST('/events/batch', { body: { events } })).response.status).toBe(202);
+    }
+    await writer.POST('/events', { body: { event_id: `stalled-${engine}-marker`, event_type: 'marker', event_data: {} } });
+    // Streams are served in commit order: once the marker is out, every bulk event reached the stalled stream too.
+    await readSse(marker, () => true);
+    collect();
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(16 * 1024 * 1024);
+    const ids: string[] = [];
+    await readSse(stalled, (frame) => {
+      ids.push((frame.data as { event_id: string }).event_id);
+      return ids.at(-1)!.endsWith('marker');
+    });
+    expect(ids).toEqual([...Array.from({ length: 1000 }, (_, index) => `stalled-${engine}-${index}`), `stalled-${engine}-marker`]);
+  });
 });
 
 describe('streams at shutdown', () => {
@@ -151,7 +209,6 @@ describe('streams at shutdown', () => {
     const service = await startTestService('pglite');
     const response = await fetch(`${service.url}/events/stream`, { headers: { authorization: `Bearer ${service.adminToken}` } });
     const reading = readSse(response);
-    await sleep(100);
     await service.stop();
     const { frames } = await reading;
     expect(frames.at(-1)).toMatchObject({ event: 'end', data: { reason: 'shutting_down' } });

@@ -38,8 +38,8 @@ describe.each(engines())('training on %s', (engine) => {
     expect(problem.errors!.map((error) => error.pointer).sort()).toEqual(['/epochs', '/extra', '/holdout_fraction', '/learning_rate']);
   });
 
-  it('learns from simulated picks through the API: a better model becomes active and serves the next inference', async () => {
-    const report = await runSimulation({ client: admin, tasks: 120, evaluationUsers: 300, seed: 11, concurrency: 8 });
+  it('learns from simulated picks through the API: a better model becomes active and serves the next inference', { timeout: 180_000 }, async () => {
+    const report = await runSimulation({ client: admin, tasks: 120, evaluationUsers: 150, seed: 11, concurrency: 8 });
     const [random, initial, trained] = report.rows;
     expect(trained!.ndcg).toBeGreaterThan(random!.ndcg + 0.2);
     expect(trained!.ndcg).toBeGreaterThan(initial!.ndcg);
@@ -85,7 +85,7 @@ describe.each(engines())('training on %s', (engine) => {
     expect(unknown.response.status).toBe(404);
   });
 
-  it('is deterministic for a seed, and cancels cooperatively while running', async () => {
+  it('is deterministic for a seed, and cancels cooperatively while running', { timeout: 120_000 }, async () => {
     const first = await admin.POST('/train/start', { body: { seed: 5, epochs: 20 } });
     const second = await admin.POST('/train/start', { body: { seed: 5, epochs: 20 } });
     const [a, b] = [await waitForTraining(admin, first.data!.task_id), await waitForTraining(admin, second.data!.task_id)];
@@ -115,7 +115,8 @@ describe.each(engines())('training on %s', (engine) => {
 });
 
 describe.each(engines())('training tasks of other owners on %s', (engine) => {
-  it('answer 404 to status, cancel and events', async () => {
+  // It boots its own service, trains and retries: more than the default 30 s on a loaded machine.
+  it('answer 404 to status, cancel, events and retry, and are not listed', { timeout: 120_000 }, async () => {
     const service = await startTestService(engine);
     try {
       const mine = service.client((await service.createKey(['inference:run', 'inference:read', 'models:train'], { owner: 'acme' })).token);
@@ -130,6 +131,16 @@ describe.each(engines())('training tasks of other owners on %s', (engine) => {
       await expectProblem(await fetch(`${service.url}/train/${id}/cancel`, { method: 'POST', headers }), 404);
       await expectProblem(await fetch(`${service.url}/train/${id}/events`, { headers }), 404);
       expect((await mine.GET('/train/status/{task_id}', { params: { path: { task_id: id } } })).response.status).toBe(200);
+      await expectProblem(await fetch(`${service.url}/train/${id}/retry`, { method: 'POST', headers }), 404);
+      expect((await service.client(theirs.token).GET('/train')).data!.items).toEqual([]);
+
+      // Running it again: a new task with the same hyper-parameters (min_labels 1 still passes), listed newest first.
+      const retried = await mine.POST('/train/{task_id}/retry', { params: { path: { task_id: id } } });
+      expect(retried.data).toMatchObject({ type: 'training', status: 'PENDING' });
+      expect(retried.response.headers.get('location')).toBe(`/train/status/${retried.data!.task_id}`);
+      for (const task of [id, retried.data!.task_id]) await mine.POST('/train/{task_id}/cancel', { params: { path: { task_id: task } } });
+      const listed = await mine.GET('/train');
+      expect(listed.data!.items.map((item) => item.task_id)).toEqual([retried.data!.task_id, id]);
     } finally {
       await service.stop();
     }
@@ -137,7 +148,7 @@ describe.each(engines())('training tasks of other owners on %s', (engine) => {
 });
 
 describe('AUTO_ACTIVATE=never', () => {
-  it('stores the new version without activating it', async () => {
+  it('stores the new version without activating it', { timeout: 120_000 }, async () => {
     const service = await startTestService('pglite', { env: { AUTO_ACTIVATE: 'never', RATE_LIMIT_PER_MINUTE: '0' } });
     try {
       const admin = service.client(service.adminToken);

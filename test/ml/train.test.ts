@@ -30,8 +30,25 @@ describe('trainModel', () => {
     expect((await trainModel(examples, options)).artifact.hidden).toEqual(artifact.hidden);
   });
 
+  it('holds out whole lists for the choice objective, a share of those with a pick and of those without', async () => {
+    const { holdout, trainExamples, holdoutExamples, metrics } = await trainModel(examples, quick);
+    const groupsOf = (list: readonly TrainingExample[]) => new Set(list.map((example) => example.group));
+    const heldGroups = groupsOf(holdout);
+    const picked = groupsOf(examples.filter((example) => example.label === 1));
+    const all = groupsOf(examples);
+    expect(trainExamples + holdoutExamples).toBe(examples.length);
+    // Every example of a held-out list is held out.
+    expect(holdout).toEqual(expect.arrayContaining(examples.filter((example) => heldGroups.has(example.group))));
+    expect(holdoutExamples).toBe(examples.filter((example) => heldGroups.has(example.group)).length);
+    expect([...heldGroups].filter((group) => picked.has(group))).toHaveLength(Math.round(picked.size * 0.2));
+    expect([...heldGroups].filter((group) => !picked.has(group))).toHaveLength(Math.round((all.size - picked.size) * 0.2));
+    expect(metrics.holdout_positives).toBe(Math.round(picked.size * 0.2));
+    expect(metrics.auc).toBeGreaterThan(0.7);
+  });
+
   it('keeps a stratified hold-out set out of training and scaling, and reports its metrics', async () => {
-    const { artifact, metrics, trainExamples, holdoutExamples } = await trainModel(examples, quick);
+    const pointwise = { ...quick, objective: 'pointwise' as const };
+    const { artifact, metrics, trainExamples, holdoutExamples } = await trainModel(examples, pointwise);
     const positives = examples.filter((example) => example.label === 1).length;
     expect(trainExamples + holdoutExamples).toBe(examples.length);
     expect(holdoutExamples).toBe(Math.round(positives * 0.2) + Math.round((examples.length - positives) * 0.2));
@@ -42,7 +59,7 @@ describe('trainModel', () => {
     expect(artifact.scaling.min).toHaveLength(FEATURE_NAMES.length);
     expect(artifact.metadata).toMatchObject({
       kind: 'logistic-regression',
-      options: quick,
+      options: pointwise,
       train_examples: trainExamples,
       holdout_examples: holdoutExamples,
       trained_at: expect.any(String),
@@ -86,14 +103,16 @@ describe('trainModel', () => {
 
   it('needs both positives and negatives', async () => {
     const negatives = examples.filter((example) => example.label === 0);
-    await expect(trainModel(negatives, quick)).rejects.toThrow('training needs at least 2 positive and 2 negative examples');
+    await expect(trainModel(negatives, quick)).rejects.toThrow('training needs at least 2 lists with a pick and 2 negative examples');
+    await expect(trainModel(negatives, { ...quick, objective: 'pointwise' })).rejects.toThrow('training needs at least 2 positive and 2 negative examples');
     const positives: TrainingExample[] = examples.filter((example) => example.label === 1);
-    await expect(trainModel(positives, quick)).rejects.toThrow(/got \d+ positive and 0 negative/);
+    await expect(trainModel(positives, quick)).rejects.toThrow(/got \d+ lists with a pick and 0 negative/);
+    await expect(trainModel(positives, { ...quick, objective: 'pointwise' })).rejects.toThrow(/got \d+ positive and 0 negative/);
   });
 
   it('rejects invalid options', async () => {
     await expect(trainModel(examples, { ...quick, epochs: 0, holdout_fraction: 1 })).rejects.toThrow(
-      'invalid training options: epochs must be a positive integer; holdout_fraction must be between 0 and 1',
+      'invalid training options: epochs must be a positive integer; holdout_fraction must be between 0.05 and 0.5',
     );
   });
 });

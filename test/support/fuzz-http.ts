@@ -238,7 +238,8 @@ function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false; er
 /**
  * What is wrong with an answer, by the properties every answer must have: an answer at all, never
  * a 5xx, an X-Request-ID, errors as problem+json valid against the spec's Problem (with the status
- * and request id of the answer), and 2xx JSON bodies valid against the operation's response schema.
+ * and request id of the answer), or on /v1/… as OpenAI's error object valid against OpenAiError,
+ * and 2xx JSON bodies valid against the operation's response schema.
  */
 export function violations(exchange: Exchange, operations: FuzzOperation[]): string[] {
   if (exchange.error !== undefined || exchange.status === undefined) return [`no answer: ${exchange.error}`];
@@ -248,6 +249,15 @@ export function violations(exchange: Exchange, operations: FuzzOperation[]): str
   const contentType = String(headers['content-type'] ?? '');
   if (status >= 500) problems.push(`answered ${status}`);
   if (typeof requestId !== 'string' || requestId === '') problems.push('no X-Request-ID header');
+  if (status >= 400 && exchange.target.startsWith('/v1/')) {
+    if (!/^application\/json/.test(contentType)) problems.push(`/v1 error with content-type ${preview(contentType, 60)}, not application/json`);
+    if (exchange.method === 'HEAD') return problems;
+    const parsed = parseJson(exchange.body);
+    if (!parsed.ok) return [...problems, `error body is not JSON: ${parsed.error}`];
+    const errors = schemaErrors('OpenAiError', parsed.value);
+    if (errors.length > 0) problems.push(`error body breaks the OpenAiError schema: ${errors.join('; ')}`);
+    return problems;
+  }
   if (status >= 400) {
     if (!/^application\/problem\+json/.test(contentType)) problems.push(`error with content-type ${preview(contentType, 60)}, not application/problem+json`);
     if (exchange.method === 'HEAD') return problems;

@@ -1,4 +1,4 @@
-import { HTTP_METHODS, type OpenApiOperation } from '../../src/http/spec.js';
+import type { OpenApiOperation } from '../../src/http/spec.js';
 import { spec } from './contract.js';
 
 interface Parameter {
@@ -47,35 +47,33 @@ function mediaExample(media: MediaType | undefined): unknown {
 
 /** Every operation of the spec, with a request built from its examples. */
 export function specOperations(): SpecOperation[] {
-  return Object.entries(spec.document.paths).flatMap(([path, item]) =>
-    HTTP_METHODS.filter((method) => item[method]).map((method) => {
-      const operation = item[method] as OpenApiOperation & {
-        parameters?: (Parameter | { $ref: string })[];
-        requestBody?: { content: Record<string, MediaType> };
-      };
-      const parameters = (operation.parameters ?? []).map((parameter) => resolveRef<Parameter>(parameter));
-      const security = operation.security ?? spec.document.security ?? [];
-      const scopes = security.length === 0 ? undefined : (security[0]?.bearerAuth ?? []);
-      let url = path;
-      for (const parameter of parameters.filter((p) => p.in === 'path')) {
-        url = url.replace(`{${parameter.name}}`, encodeURIComponent(String(exampleOf(parameter))));
-      }
-      const contentTypes = Object.keys(operation.requestBody?.content ?? {});
-      const contentType = contentTypes[0];
-      const bodyExample = contentType ? mediaExample(operation.requestBody?.content[contentType]) : undefined;
-      return {
-        operationId: operation.operationId,
-        method,
-        path,
-        scopes,
-        parameters,
-        requestContentTypes: contentTypes,
-        example: {
-          url,
-          body: bodyExample === undefined ? undefined : typeof bodyExample === 'string' ? bodyExample : JSON.stringify(bodyExample),
-          contentType,
-        },
-      };
-    }),
-  );
+  return [...spec.operations.values()].map(({ path, method, operation: declared }) => {
+    const operation = declared as Omit<OpenApiOperation, 'parameters' | 'requestBody'> & {
+      parameters?: (Parameter | { $ref: string })[];
+      requestBody?: { content: Record<string, MediaType> };
+    };
+    const parameters = (operation.parameters ?? []).map((parameter) => resolveRef<Parameter>(parameter));
+    const security = operation.security ?? spec.document.security ?? [];
+    const scopes = security.length === 0 ? undefined : (security[0]?.bearerAuth ?? []);
+    let url = path;
+    for (const parameter of parameters.filter((p) => p.in === 'path')) {
+      url = url.replace(`{${parameter.name}}`, encodeURIComponent(String(exampleOf(parameter))));
+    }
+    const contentTypes = Object.keys(operation.requestBody?.content ?? {});
+    const contentType = contentTypes[0];
+    const bodyExample = contentType ? mediaExample(operation.requestBody?.content[contentType]) : undefined;
+    return {
+      operationId: operation.operationId,
+      method,
+      path,
+      scopes,
+      parameters,
+      requestContentTypes: contentTypes,
+      example: {
+        url,
+        body: bodyExample === undefined ? undefined : typeof bodyExample === 'string' ? bodyExample : JSON.stringify(bodyExample),
+        contentType,
+      },
+    };
+  });
 }

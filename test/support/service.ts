@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createClient, type PorticoClient } from '../../clients/typescript/src/index.js';
+import type { NewKeyRequest } from '../../src/auth/api-key-service.js';
 import type { Scope } from '../../src/auth/principal.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type RunningService, startService } from '../../src/service.js';
@@ -21,6 +22,8 @@ export interface TestKey {
   owner: string;
 }
 
+export type KeyOptions = Pick<NewKeyRequest, 'owner' | 'rateLimitPerMinute' | 'expiresAt' | 'models' | 'tokenBudget' | 'tokensPerMinute'>;
+
 export interface TestService {
   engine: Engine;
   url: string;
@@ -28,7 +31,7 @@ export interface TestService {
   service: RunningService;
   adminToken: string;
   client(token?: string): PorticoClient;
-  createKey(scopes: Scope[], options?: { owner?: string; rateLimitPerMinute?: number; expiresAt?: Date }): Promise<TestKey>;
+  createKey(scopes: readonly Scope[], options?: KeyOptions): Promise<TestKey>;
   stop(): Promise<void>;
 }
 
@@ -50,7 +53,8 @@ export function testConfig(engine: Engine, env: Record<string, string> = {}): Co
   });
 }
 
-async function dropSchema(config: Config): Promise<void> {
+/** Drops a Postgres test schema and its pg-boss schema (nothing to do on PGlite). */
+export async function dropSchema(config: Config): Promise<void> {
   if (!config.databaseUrl || config.databaseSchema === 'public') return;
   const client = new pg.Client({ connectionString: config.databaseUrl });
   await client.connect();
@@ -97,7 +101,7 @@ export async function startTestService(engine: Engine, options: TestServiceOptio
     client,
     async createKey(scopes, options = {}) {
       const { row, token } = await service.app.keys.create(
-        { name: `test ${scopes.join(' ')}`, scopes, owner: options.owner, rateLimitPerMinute: options.rateLimitPerMinute, expiresAt: options.expiresAt },
+        { name: `test ${scopes.join(' ')}`, scopes, ...options },
         'api',
       );
       return { keyId: row.id, token, owner: row.owner };

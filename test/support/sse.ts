@@ -54,14 +54,10 @@ export async function readSse(response: Response, onFrame?: (frame: SseFrame) =>
 
 /** The frames an SSE operation may send, from its `x-sse-events` extension in the spec. */
 export function sseFrameSchemas(operationId: string): Record<string, SchemaName[]> {
-  for (const item of Object.values(spec.document.paths)) {
-    for (const operation of Object.values(item)) {
-      if (operation?.operationId !== operationId) continue;
-      const media = operation.responses['200']?.content?.['text/event-stream'] as { 'x-sse-events'?: Record<string, SchemaName[]> } | undefined;
-      if (media?.['x-sse-events']) return media['x-sse-events'];
-    }
-  }
-  throw new Error(`${operationId} has no x-sse-events`);
+  const response = spec.operations.get(operationId)?.operation.responses?.['200'];
+  const media = response && 'content' in response ? (response.content?.['text/event-stream'] as { 'x-sse-events'?: Record<string, SchemaName[]> } | undefined) : undefined;
+  if (!media?.['x-sse-events']) throw new Error(`${operationId} has no x-sse-events`);
+  return media['x-sse-events'];
 }
 
 /** Every frame must match one of the schemas the spec lists for its event name. */

@@ -56,6 +56,25 @@ export const typedInput = {
     const wrong: string = query.limit;
     throw new Error(wrong);
   },
+  listEvents: async ({ query }) => {
+    // The spec defaults limit and the validator fills it in: always a number, never undefined.
+    const limit: number = query.limit;
+    // @ts-expect-error cursor has no default: it may be absent
+    const cursor: string = query.cursor;
+    throw new Error(`${limit} ${cursor}`);
+  },
+  streamChat: async ({ body }) => {
+    const defaults: [number, number] = [body.temperature, body.max_tokens];
+    // @ts-expect-error conversation_id has no default
+    const conversation: string = body.conversation_id;
+    throw new Error(`${defaults.join()} ${conversation}`);
+  },
+  startTraining: async ({ body }) => {
+    // @ts-expect-error the body is optional: without one there is nothing to fill in
+    const epochs: number = body.epochs;
+    const given: number | undefined = body?.epochs;
+    throw new Error(`${epochs} ${given}`);
+  },
   // @ts-expect-error a handler for an operation the spec does not have
   getNothing: async () => ({ status: 200, body: {} }),
 } satisfies Handlers;
