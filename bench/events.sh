@@ -46,6 +46,7 @@ for concurrency in ${BENCH_WEB_CONCURRENCY:-1 2}; do
   TARGET_URL=http://127.0.0.1:$PORT TARGET_TOKEN=$TOKEN bash "$KIT/bench.sh" 2>&1 | tee "$OUT/anchor-wc$concurrency.txt" \
     | sed -n '/=== Summary/,$p'
   stop_server
+  if [ "$concurrency" = 1 ]; then node bench/events-targets.mjs "$OUT/anchor-wc1.txt"; fi
 done
 
 if [ "${PROFILE:-1}" = 1 ]; then

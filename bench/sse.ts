@@ -2,19 +2,21 @@
  * Server-sent events benchmark (`npx tsx bench/sse.ts`, part of `make bench`): one service process
  * (workers in-process) on real Postgres.
  *
- * 1. Opens 5,000 concurrent idle SSE streams (live events filtered to a type nobody sends) and
- *    records the process's resident memory before, 2 s after opening them, and after 60 s idle.
+ * 1. Opens 10,000 concurrent idle SSE streams (BENCH_SSE_STREAMS; live events filtered to a type
+ *    nobody sends) and records the process's resident memory before, 2 s after opening them, and
+ *    once settled (BENCH_SSE_IDLE_SECONDS, default 60, idle).
  * 2. With those streams open, starts 200 inference tasks one after another, each followed by its
  *    own task stream, and measures the delay from each status change (the event's created_at) to its
- *    frame arriving at the client.
+ *    frame arriving at the client (BENCH_SSE_TASKS, default 200). Ends with the targets.
  */
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SEARCH } from '../test/support/tasks.js';
 import { ADMIN_TOKEN, fmt, machine, percentile, rssMb, startBenchService } from './support.js';
 
-const STREAMS = Number(process.env.BENCH_SSE_STREAMS ?? 5000);
-const IDLE_MS = 60_000;
+const STREAMS = Number(process.env.BENCH_SSE_STREAMS ?? 10_000);
+const IDLE_MS = Number(process.env.BENCH_SSE_IDLE_SECONDS ?? 60) * 1000;
+const TASKS = Number(process.env.BENCH_SSE_TASKS ?? 200);
 const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 async function openIdleStream(url: string, signal: AbortSignal): Promise<void> {
@@ -27,7 +29,7 @@ async function openIdleStream(url: string, signal: AbortSignal): Promise<void> {
 async function main(): Promise<void> {
   const service = await startBenchService({ WORKER_CONCURRENCY: '2' });
   const controller = new AbortController();
-  // One signal closes every idle stream at the end: 5,000 listeners on it are the point, not a leak.
+  // One signal closes every idle stream at the end: 10,000 listeners on it are the point, not a leak.
   setMaxListeners(0, controller.signal);
   try {
     console.log(`machine: ${machine()}`);
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
     console.log(`  after ${IDLE_MS / 1000} s idle:    ${fmt(held)} MB, ${growth(held)}`);
 
     const delays: number[] = [];
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < TASKS; i++) {
       const started = await fetch(`${service.url}/inference/start`, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
@@ -85,6 +87,12 @@ async function main(): Promise<void> {
     console.log(`\ndelay from a task status change (event created_at) to its frame at the client, ${delays.length} changes, ${STREAMS} idle streams open:`);
     console.log(`  p50 ${fmt(percentile(delays, 50))} ms, p99 ${fmt(percentile(delays, 99))} ms, max ${fmt(Math.max(...delays))} ms`);
     console.log(`  service RSS at the end: ${fmt(rssMb(service.child.pid!))} MB`);
+    const settled = held - before;
+    const p99 = percentile(delays, 99);
+    const met = (ok: boolean) => (ok ? 'met' : '**missed**');
+    console.log(`\ntargets (one process, ${STREAMS} idle streams; the targets are for 10,000):`);
+    console.log(`  RSS growth once settled +${fmt(settled)} MB (target ≤ 150 MB): ${met(STREAMS >= 10_000 && settled <= 150)}`);
+    console.log(`  status change → frame p99 ${fmt(p99)} ms with them open (target ≤ 50 ms): ${met(p99 <= 50)}`);
   } finally {
     controller.abort();
     await service.stop();
