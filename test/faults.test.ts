@@ -58,7 +58,7 @@ afterAll(async () => {
 });
 
 describe.runIf(postgresUrl)('faults with real processes', () => {
-  it('a worker killed while 50 tasks run: a new worker takes the abandoned ones up within the heartbeat timeout plus 10 s and finishes every task exactly once, running no other task twice', async () => {
+  it('a worker killed while 50 tasks run: a new worker takes the abandoned ones up within the heartbeat timeout plus 20 s and finishes every task exactly once, running no other task twice', async () => {
     const env = schemaEnv();
     const api = await spawn({ ...env, RUN_WORKERS: 'false' });
     // A large catalogue makes scoring slow enough to kill the worker mid-batch.
@@ -79,13 +79,14 @@ describe.runIf(postgresUrl)('faults with real processes', () => {
     expect(running).toBeGreaterThan(0);
     await spawn({ ...env, WORKER_CONCURRENCY: '2' }, 'src/worker.ts');
     // Inference jobs miss their heartbeat 10 s after their worker died and maintenance runs every
-    // second: the tasks the dead worker held are claimed again (a second attempt) within that.
+    // second: the tasks the dead worker held are claimed again (a second attempt) soon after. The
+    // 20 s of margin cover the new worker's start on a busy machine; the expiry cap (300 s) is far off.
     await until(
       async () => (await query<{ n: string }>(postgresUrl!, env.DATABASE_SCHEMA!, `select count(*) n from tasks where task_id = any($1::uuid[]) and attempts >= 2`, [abandoned]))[0]!.n === String(running),
       60_000,
       'the abandoned tasks to be claimed again',
     );
-    expect(Date.now() - killedAt).toBeLessThan(10_000 + 10_000);
+    expect(Date.now() - killedAt).toBeLessThan(10_000 + 20_000);
     await until(
       async () => (await query<{ n: string }>(postgresUrl!, env.DATABASE_SCHEMA!, `select count(*) n from tasks where status in ('SUCCESS', 'FAILURE', 'REVOKED')`))[0]!.n === '50',
       120_000,
