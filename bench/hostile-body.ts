@@ -1,6 +1,6 @@
 /**
  * Issue 12's stall, measured: POST /events/batch with a 200 KB body holding 100,000 invalid items
- * (and two other hostile shapes), each sent 5 times while a second client polls GET /health. Prints the batch's answer time and /health's worst
+ * (two other hostile shapes, and a valid event of 100,000 members to POST /events), each sent 5 times while a second client polls GET /health. Prints the batch's answer time and /health's worst
  * latency meanwhile. Runs the service from source (tsx) on PGlite in memory, or on DATABASE_URL.
  *
  *   npx tsx bench/hostile-body.ts
@@ -52,18 +52,23 @@ async function worstHealth(url: string, done: Promise<unknown>): Promise<{ worst
   return { worst, polls };
 }
 
-const shapes: Record<string, string> = {
-  '100,000 zeros (200 KB)': `{"events":[${Array(100_000).fill('0').join(',')}]}`,
-  '60,000 empty objects': `{"events":[${Array(60_000).fill('{}').join(',')}]}`,
-  '100,000 unknown keys': `{${Array.from({ length: 100_000 }, (_, i) => `"${i.toString(36)}":0`).join(',')}}`,
+const wide = `{${Array.from({ length: 100_000 }, (_, i) => `"${i.toString(36)}":${i % 10}`).join(',')}}`;
+/** Each shape's path and body (a function of the round where each round needs its own event id). */
+const shapes: Record<string, { path: string; body: (round: number) => string }> = {
+  '100,000 zeros (200 KB)': { path: '/events/batch', body: () => `{"events":[${Array(100_000).fill('0').join(',')}]}` },
+  '60,000 empty objects': { path: '/events/batch', body: () => `{"events":[${Array(60_000).fill('{}').join(',')}]}` },
+  '100,000 unknown keys': { path: '/events/batch', body: () => `{${Array.from({ length: 100_000 }, (_, i) => `"${i.toString(36)}":0`).join(',')}}` },
+  // Valid, so it is stored: the scan, JSON.parse, the write's JSON.stringify and the insert all run.
+  'a valid event of 100,000 members': { path: '/events', body: (round) => `{"event_id":"wide-${Date.now()}-${round}","event_type":"wide","event_data":${wide}}` },
 };
 
 const service = await startService();
 try {
-  for (const [name, body] of Object.entries(shapes)) for (let round = 1; round <= 5; round++) {
+  for (const [name, shape] of Object.entries(shapes)) for (let round = 1; round <= 5; round++) {
     await fetch(`${service.url}/health`);
+    const body = shape.body(round);
     const started = performance.now();
-    const answer = fetch(`${service.url}/events/batch`, {
+    const answer = fetch(`${service.url}${shape.path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body,

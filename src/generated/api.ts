@@ -3124,6 +3124,8 @@ export interface components {
          * @description OpenAI's chat completion request. Portico reads `model`, `messages`, `stream`,
          *     `stream_options` and the token limits; every other field (`temperature`, `top_p`, `stop`,
          *     `tools`, `response_format`, `seed`, …) is passed to the upstream unchanged. `n` must be 1.
+         *     At most 128 fields (OpenAI defines about 35), 64 per message, content part and
+         *     `stream_options`: a body past that is refused before it is read further.
          * @example {
          *       "model": "fast",
          *       "messages": [

@@ -1,29 +1,17 @@
 import { isAdmin, type Principal, visibleOwner } from '../auth/principal.js';
 import type { EventBatcher } from '../db/event-batcher.js';
 import type { EventRepository, IncomingEvent } from '../db/events.js';
-import { findUnstorableJson } from '../db/jsonb.js';
 import type { SchemaEventIn } from '../generated/api.js';
 import { toEvent } from '../presenters/events.js';
 import { CURSOR_VALUE, decodeEventPosition, unsentPosition } from '../http/cursor.js';
 import { keysetPage } from '../http/pagination.js';
 import type { Handlers, Reply } from '../http/operations.js';
-import { DomainError, type FieldIssue } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import type { LiveEventHub } from '../streams/live-events.js';
 
-/** How deep event_data may nest; the object itself is level 1 (documented in the spec). */
-export const EVENT_DATA_MAX_DEPTH = 32;
 /** A page of GET /events ends once its events' data reach 1 MiB (documented in the spec), so one listing stays cheap. */
 export const EVENT_PAGE_MAX_BYTES = 1024 * 1024;
 const ACCEPTED = 'Data received!';
-
-/** Business rules beyond the schema: what jsonb can store, and the nesting limit. */
-function storageErrors(event: SchemaEventIn, prefix: string): FieldIssue[] {
-  return findUnstorableJson(event.event_data, EVENT_DATA_MAX_DEPTH).map((problem) => ({
-    location: 'body',
-    pointer: `${prefix}/event_data${problem.pointer}`,
-    message: problem.message,
-  }));
-}
 
 function incoming(event: SchemaEventIn, principal: Principal): IncomingEvent {
   return { owner: principal.owner, event_id: event.event_id, event_type: event.event_type, event_data: event.event_data, source: 'client' };
@@ -44,8 +32,6 @@ export function eventHandlers(batcher: EventBatcher, repository: EventRepository
     },
 
     createEvent: async ({ body }, { principal }): Promise<Reply<'createEvent'>> => {
-      const errors = storageErrors(body, '');
-      if (errors.length > 0) throw DomainError.validation(errors);
       const result = await batcher.submit(incoming(body, principal));
       if (result.outcome === 'conflict') {
         throw new DomainError('idempotency_conflict', `An event with event_id "${body.event_id}" already exists with different content.`);
@@ -58,8 +44,6 @@ export function eventHandlers(batcher: EventBatcher, repository: EventRepository
     },
 
     createEventBatch: async ({ body }, { principal }): Promise<Reply<'createEventBatch'>> => {
-      const errors = body.events.flatMap((event, index) => storageErrors(event, `/events/${index}`));
-      if (errors.length > 0) throw DomainError.validation(errors);
       const outcomes = await Promise.all(body.events.map((event) => batcher.submit(incoming(event, principal))));
       const results = outcomes.map((result, index) => ({
         index,

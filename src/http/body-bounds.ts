@@ -8,7 +8,7 @@
  */
 import type { RequestHandler } from 'express';
 import { matchedOperation } from './dispatch.js';
-import { parseJsonBody, type ShapeBounds } from './json-body.js';
+import { BODY_BYTES_PARSED_IN_TURNS, parseJsonBody, parseJsonBodyInTurns, type ShapeBounds } from './json-body.js';
 import type { LoadedSpec } from './spec.js';
 
 type SchemaNode = Record<string, unknown>;
@@ -31,6 +31,7 @@ function merge(a: ShapeBounds, b: ShapeBounds): ShapeBounds {
     maxItems: smaller(a.maxItems, b.maxItems),
     maxLength: smaller(a.maxLength, b.maxLength),
     maxProperties: smaller(a.maxProperties, b.maxProperties),
+    maxDepth: smaller(a.maxDepth, b.maxDepth),
     properties,
     ...(items ? { items } : {}),
   };
@@ -59,6 +60,7 @@ function compile(document: unknown, schema: unknown, seen: Set<unknown>): Compil
     maxItems: numberOf(node.maxItems),
     maxLength: numberOf(node.maxLength),
     maxProperties: numberOf(node.maxProperties),
+    maxDepth: numberOf(node['x-max-depth']),
     properties: new Map(Object.entries(isNode(node.properties) ? node.properties : {}).map(([name, property]) => [name, compile(document, property, seen).bounds])),
     ...(isNode(node.items) ? { items: compile(document, node.items, seen).bounds } : {}),
   };
@@ -93,12 +95,20 @@ export class BodyBounds {
     return parseJsonBody(bytes, this.byOperation.get(operationId));
   }
 
-  /** Parses the bytes readJsonBody left, for the matched operation. */
+  /** Parses the bytes readJsonBody left, for the matched operation: a large body in turns of the event loop. */
   middleware(): RequestHandler {
     return (req, _res, next) => {
       const operationId = matchedOperation(req)?.schema.operationId;
-      if (operationId !== undefined && Buffer.isBuffer(req.body)) req.body = this.parse(operationId, req.body);
-      next();
+      const bytes: unknown = req.body;
+      if (operationId === undefined || !Buffer.isBuffer(bytes)) return next();
+      if (bytes.length < BODY_BYTES_PARSED_IN_TURNS) {
+        req.body = this.parse(operationId, bytes);
+        return next();
+      }
+      parseJsonBodyInTurns(bytes, this.byOperation.get(operationId)).then((body) => {
+        req.body = body;
+        next();
+      }, next);
     };
   }
 }
