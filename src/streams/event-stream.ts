@@ -7,7 +7,7 @@ export interface EventStreamFrame {
   id?: string;
   event?: string;
   data: unknown;
-  /** `data` is a string sent as it is, not as JSON (OpenAI's `data: [DONE]`). */
+  /** `data` is a string sent as it is, not as JSON (OpenAI's `data: [DONE]`, or JSON serialized once for many streams). */
   raw?: boolean;
 }
 
