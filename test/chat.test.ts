@@ -151,6 +151,27 @@ describe.each(engines())('chat on %s', (engine) => {
     );
   });
 
+  it('sends only the latest 100 messages of a long conversation as context', async () => {
+    const delays = { delayMs: upstream.delayMs, firstDelayMs: upstream.firstDelayMs };
+    Object.assign(upstream, { delayMs: 0, firstDelayMs: 0 });
+    try {
+      let conversation_id: string | undefined;
+      for (let turn = 1; turn <= 51; turn++) {
+        const response = await post('/chat', { message: `Question ${turn}`, ...(conversation_id ? { conversation_id } : {}) });
+        expect(response.status).toBe(200);
+        conversation_id ??= ((await response.json()) as { conversation_id: string }).conversation_id;
+      }
+      // 102 messages stored; the next question goes with the latest 100 of them.
+      await post('/chat', { message: 'Question 52', conversation_id });
+      const sent = upstream.requests.at(-1)!.messages;
+      expect(sent).toHaveLength(101);
+      expect(sent[0]).toEqual({ role: 'user', content: 'Question 2' });
+      expect(sent.at(-1)).toEqual({ role: 'user', content: 'Question 52' });
+    } finally {
+      Object.assign(upstream, delays);
+    }
+  }, 120_000);
+
   it('answers the whole reply as JSON on POST /chat, and aborts upstream when that client goes away', async () => {
     const response = await post('/chat', { message: 'Whole answer please' });
     expect(response.status).toBe(200);

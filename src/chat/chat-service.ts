@@ -26,8 +26,14 @@ export interface ChatTurn {
 
 
 /**
+ * How many of a conversation's latest messages go to the model with a new one (the spec says so on
+ * `conversation_id`): a conversation may grow without end, the work and the upstream's input may not.
+ */
+const CONTEXT_MESSAGES = 100;
+
+/**
  * A chat exchange: the user's message is stored (starting or continuing a conversation, whose
- * earlier messages go to the model as context), the answer is streamed as seed 001's frames and
+ * latest messages go to the model as context), the answer is streamed as seed 001's frames and
  * stored when it ends, marked incomplete when it was cut short. The model is reached through the
  * gateway, so chat has the same routing, limits and accounting as /v1.
  */
@@ -48,7 +54,7 @@ export class ChatService {
       if (!conversation) throw DomainError.notFound(`No conversation with conversation_id "${body.conversation_id}" exists.`);
       owner = conversation.owner;
     }
-    const { conversationId, history } = await this.conversations.addUserMessage(owner, body.conversation_id, body.message);
+    const { conversationId, history } = await this.conversations.addUserMessage(owner, body.conversation_id, body.message, CONTEXT_MESSAGES);
     const messages = [...history.map((message) => ({ role: message.role, content: message.content })), { role: 'user' as const, content: body.message }];
     return { conversationId, completion: this.gateway.start(principal, model, { messages, temperature: body.temperature, max_tokens: body.max_tokens }, surface) };
   }

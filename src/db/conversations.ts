@@ -50,7 +50,8 @@ export class ConversationRepository {
   }
 
   /** Starts a conversation with its first message, or adds a message to an existing one. */
-  async addUserMessage(owner: string, conversationId: string | undefined, content: string): Promise<{ conversationId: string; history: ChatMessageRow[] }> {
+  /** Stores a user's message; `history` is the conversation's last `contextLength` messages before it, oldest first. */
+  async addUserMessage(owner: string, conversationId: string | undefined, content: string, contextLength: number): Promise<{ conversationId: string; history: ChatMessageRow[] }> {
     return this.db.transaction().execute(async (trx) => {
       const id = conversationId ?? randomUUID();
       if (conversationId === undefined) {
@@ -58,7 +59,8 @@ export class ConversationRepository {
       } else {
         await trx.updateTable('conversations').set({ updated_at: sql<Date>`now()` }).where('conversation_id', '=', id).execute();
       }
-      const history = await trx.selectFrom('chat_messages').selectAll().where('conversation_id', '=', id).orderBy('seq').execute();
+      const latest = await trx.selectFrom('chat_messages').selectAll().where('conversation_id', '=', id).orderBy('seq', 'desc').limit(contextLength).execute();
+      const history = latest.reverse();
       await trx.insertInto('chat_messages').values({ message_id: randomUUID(), conversation_id: id, role: 'user', content, model: null, usage: null, complete: true }).execute();
       return { conversationId: id, history };
     });

@@ -2742,7 +2742,7 @@ export interface components {
             message: string;
             /**
              * Format: uuid
-             * @description Continue this conversation (its earlier messages are sent as context); omit to start one.
+             * @description Continue this conversation (its latest 100 messages are sent as context); omit to start one.
              */
             conversation_id?: string;
             /** @description A public model name of the gateway (`GET /v1/models`); defaults to the first configured (`MODELS_FILE`, `LLM_MODEL`, or the built-in development model). */
