@@ -42,6 +42,7 @@ import { ConversationRepository } from './db/conversations.js';
 import { chatHandlers } from './handlers/chat.js';
 import { SchemaValidator } from './http/schemas.js';
 import { BodyBounds } from './http/body-bounds.js';
+import { ParameterSyntax } from './http/parameter-syntax.js';
 import { readJsonBody } from './http/json-body.js';
 import { systemHandlers } from './handlers/system.js';
 import { dispatchOperations } from './http/dispatch.js';
@@ -219,9 +220,10 @@ export async function createApp({ config, database, queue, logger }: AppDependen
   });
   // A JSON body is parsed, under its operation's bounds, once the operation is matched and the
   // caller authorized: before the schema validator (ajv) could spend time on a body far outside them.
+  // Numeric parameters are checked as written there too, before the validator reads them as numbers.
   const validation = validator.findIndex((middleware) => middleware.name === 'requestMiddleware');
   if (validation === -1) throw new Error('express-openapi-validator no longer has a requestMiddleware to check body bounds before');
-  validator.splice(validation, 0, bodyBounds.middleware());
+  validator.splice(validation, 0, new ParameterSyntax(spec).middleware(), bodyBounds.middleware());
   app.use(validator);
   app.use(dispatchOperations(handlers, { logger, shutdownSignal: shutdown.signal, heartbeatMs: config.sseHeartbeatMs }));
 

@@ -88,6 +88,26 @@ describe.each(engines())('strict JSON bodies on %s', (engine) => {
     expect(values.raw).toBe('é🚀');
   });
 
+  it.each([
+    ['/content/location/0x10', 'path', '/location_id'],
+    ['/content/location/1e1', 'path', '/location_id'],
+    ['/content/location/%2010', 'path', '/location_id'],
+    ['/content/location/010', 'path', '/location_id'],
+    ['/events?limit=1e1', 'query', '/limit'],
+    ['/events?limit=10.0', 'query', '/limit'],
+    ['/events?limit=%2B10', 'query', '/limit'],
+  ])('reads numeric parameters as written: %s is a 400, not another number', async (url, location, pointer) => {
+    const problem = await expectProblem(await fetch(`${service.url}${url}`, { headers: { authorization: `Bearer ${service.adminToken}` } }), 400);
+    expect(problem.errors).toEqual([{ location, pointer, message: 'must be an integer written in decimal digits' }]);
+  });
+
+  it('takes plain decimal parameters', async () => {
+    const headers = { authorization: `Bearer ${service.adminToken}` };
+    expect((await fetch(`${service.url}/events?limit=10`, { headers })).status).toBe(200);
+    const location = await fetch(`${service.url}/content/location/10`, { headers });
+    expect(((await location.json()) as { location_id: number }).location_id).toBe(10);
+  });
+
   it('ignores a byte order mark before the body', async () => {
     const eventId = randomUUID();
     expect((await post('/events', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(eventText(eventId, '{"ok":true}'))]))).status).toBe(202);

@@ -9,7 +9,7 @@
 import type { RequestHandler } from 'express';
 import { matchedOperation } from './dispatch.js';
 import { BODY_BYTES_PARSED_IN_TURNS, parseJsonBody, parseJsonBodyInTurns, type ShapeBounds } from './json-body.js';
-import type { LoadedSpec } from './spec.js';
+import { type LoadedSpec, resolveRef } from './spec.js';
 
 type SchemaNode = Record<string, unknown>;
 
@@ -44,13 +44,7 @@ interface Compiled {
 }
 
 function compile(document: unknown, schema: unknown, seen: Set<unknown>): Compiled {
-  let node = schema;
-  while (isNode(node) && typeof node.$ref === 'string') {
-    node = node.$ref
-      .replace(/^#\//, '')
-      .split('/')
-      .reduce<unknown>((parent, key) => (isNode(parent) ? parent[key.replaceAll('~1', '/').replaceAll('~0', '~')] : undefined), document);
-  }
+  const node = resolveRef(document, schema);
   // A recursive schema gets no bounds below its first repetition.
   if (!isNode(node) || seen.has(node)) return { bounds: { properties: new Map() }, opens: true };
   seen.add(node);

@@ -40,6 +40,18 @@ export function isReference(value: object): value is OpenAPIV3_1.ReferenceObject
   return '$ref' in value;
 }
 
+/** `node` with its local `$ref`s followed (`#/components/…`, JSON Pointer escapes undone); undefined where one leads nowhere. */
+export function resolveRef(document: unknown, node: unknown): unknown {
+  let current = node;
+  while (isObject(current) && typeof current.$ref === 'string') {
+    current = current.$ref
+      .replace(/^#\//, '')
+      .split('/')
+      .reduce<unknown>((parent, key) => (isObject(parent) ? parent[key.replaceAll('~1', '/').replaceAll('~0', '~')] : undefined), document);
+  }
+  return current;
+}
+
 export function loadSpec(): LoadedSpec {
   const yaml = readFileSync(BUNDLED_SPEC_PATH, 'utf8');
   const document: unknown = parse(yaml);
