@@ -99,8 +99,11 @@ describe.each(engines())('foundation on %s', (engine) => {
       expect(body.type).toBe('urn:portico:problem:malformed-body');
     });
 
-    it('answers a wrong content type with 415', async () => {
-      await expectProblem(await post('name=x', 'application/x-www-form-urlencoded'), 415);
+    it('answers a wrong content type with 415, and says so when there is none', async () => {
+      const wrong = await expectProblem(await post('name=x', 'application/x-www-form-urlencoded'), 415);
+      expect(wrong.detail).toMatch(/^Unsupported media type application\/x-www-form-urlencoded; /);
+      const none = await expectProblem(await raw('/admin/api-keys', { method: 'POST', headers: { authorization: `Bearer ${token}` } }), 415);
+      expect(none.detail).toBe("The request has no body or no Content-Type; see the operation's request body for the accepted types.");
     });
 
     it('answers an oversized body with 413', async () => {

@@ -153,8 +153,11 @@ function fromValidator(error: ValidatorError): Problem {
     }
     case 413:
       return transport('payload_too_large', message);
-    case 415:
-      return transport('unsupported_media_type', `${message.charAt(0).toUpperCase()}${message.slice(1)}; see the operation's request body for the accepted types.`);
+    case 415: {
+      // The validator names the media type it got, or "undefined" when the request had none.
+      const what = / undefined$/.test(message) ? 'The request has no body or no Content-Type' : `${message.charAt(0).toUpperCase()}${message.slice(1)}`;
+      return transport('unsupported_media_type', `${what}; see the operation's request body for the accepted types.`);
+    }
     default:
       return transport('internal', message);
   }
