@@ -115,6 +115,18 @@ describe.each(engines())('the OpenAI-compatible gateway on %s', (engine) => {
     expect((refused as APIError).code).toBe('forbidden');
   });
 
+  it('retrieves one model as models.retrieve() asks, with 404 for an unknown name and 403 for one the key may not use', async () => {
+    const all = await openai.models.list();
+    expect(await openai.models.retrieve('fast')).toEqual(all.data.find((model) => model.id === 'fast'));
+    const unknown = await openai.models.retrieve('gpt-9').catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    const limited = sdk((await service.createKey(['chat'], { owner: 'acme', models: ['direct'] })).token);
+    expect((await limited.models.retrieve('direct')).id).toBe('direct');
+    const refused = await limited.models.retrieve('fast').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((refused as APIError).message).toContain('it may use direct');
+  });
+
   it('raises the SDK\'s typed errors from OpenAI\'s error object', async () => {
     const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as APIError);
     const unauthenticated = await failure(sdk('ptk_not-a-key').models.list());

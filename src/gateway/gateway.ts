@@ -115,6 +115,12 @@ export class Gateway {
 
   /** The checks of `open` alone, for callers that store something between checking and starting. */
   async admit(principal: Principal, model: string): Promise<void> {
+    this.check(principal, model);
+    await this.options.ledger.admit(principal);
+  }
+
+  /** Refuses a model that is not configured (not found) or that the key may not use (forbidden). */
+  check(principal: Principal, model: string): void {
     const route = this.routes.get(model);
     if (!route) {
       const known = this.models(principal);
@@ -123,7 +129,6 @@ export class Gateway {
     if (principal.models !== null && !principal.models.includes(model)) {
       throw new DomainError('forbidden', `This key may not use the model "${model}"; it may use ${principal.models.join(', ') || 'none'}.`);
     }
-    await this.options.ledger.admit(principal);
   }
 
   /** A completion of a model `admit` accepted. */

@@ -1092,6 +1092,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one model (OpenAI-compatible)
+         * @description One public model name, in OpenAI's model shape: what `client.models.retrieve(name)` returns.
+         *     As for completions, a name that is not configured answers 404 (clients raise
+         *     `NotFoundError`) and one the calling key may not use 403 (`PermissionDeniedError`); the
+         *     message lists the names the key may use. Needs the `chat` scope.
+         */
+        get: operations["getGatewayModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/usage": {
         parameters: {
             query?: never;
@@ -7137,6 +7160,47 @@ export interface operations {
             400: components["responses"]["OpenAiBadRequest"];
             401: components["responses"]["OpenAiUnauthorized"];
             403: components["responses"]["OpenAiForbidden"];
+            429: components["responses"]["OpenAiTooManyRequests"];
+            500: components["responses"]["OpenAiInternalError"];
+            503: components["responses"]["OpenAiServiceUnavailable"];
+        };
+    };
+    getGatewayModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The public model name, as `GET /v1/models` lists it.
+                 * @example fast
+                 */
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "fast",
+                     *       "object": "model",
+                     *       "created": 1796725800,
+                     *       "owned_by": "portico"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayModel"];
+                };
+            };
+            400: components["responses"]["OpenAiBadRequest"];
+            401: components["responses"]["OpenAiUnauthorized"];
+            403: components["responses"]["OpenAiForbidden"];
+            404: components["responses"]["OpenAiNotFound"];
             429: components["responses"]["OpenAiTooManyRequests"];
             500: components["responses"]["OpenAiInternalError"];
             503: components["responses"]["OpenAiServiceUnavailable"];

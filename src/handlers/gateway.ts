@@ -1,7 +1,7 @@
 import type { Completion, CompletionResult, Gateway } from '../gateway/gateway.js';
 import { isServerFault, openAiErrorBody, toProblem } from '../http/errors.js';
 import type { Handlers, Reply } from '../http/operations.js';
-import { toChatCompletion, toModelList, toUsageChunk } from '../presenters/gateway.js';
+import { toChatCompletion, toModel, toModelList, toUsageChunk } from '../presenters/gateway.js';
 import type { Chunk } from '../gateway/chunks.js';
 
 /** The result of a completion whose chunks ended without an error. */
@@ -16,6 +16,11 @@ export function gatewayHandlers(gateway: Gateway) {
       status: 200,
       body: toModelList(gateway.models(principal), gateway.loadedAt),
     }),
+
+    getGatewayModel: async ({ path }, { principal }): Promise<Reply<'getGatewayModel'>> => {
+      gateway.check(principal, path.model);
+      return { status: 200, body: toModel(path.model, gateway.loadedAt) };
+    },
 
     createChatCompletion: async ({ body }, ctx): Promise<Reply<'createChatCompletion'>> => {
       const { model, stream, ...request } = body;

@@ -1,10 +1,14 @@
 import type { Chunk } from '../gateway/chunks.js';
 import { choiceOf, contentOf } from '../gateway/chunks.js';
 import type { Completion, CompletionResult } from '../gateway/gateway.js';
-import type { SchemaChatCompletion, SchemaChatCompletionChunk, SchemaGatewayModelList } from '../generated/api.js';
+import type { SchemaChatCompletion, SchemaChatCompletionChunk, SchemaGatewayModel, SchemaGatewayModelList } from '../generated/api.js';
+
+export function toModel(id: string, created: number): SchemaGatewayModel {
+  return { id, object: 'model', created, owned_by: 'portico' };
+}
 
 export function toModelList(models: readonly string[], created: number): SchemaGatewayModelList {
-  return { object: 'list', data: models.map((id) => ({ id, object: 'model', created, owned_by: 'portico' })) };
+  return { object: 'list', data: models.map((id) => toModel(id, created)) };
 }
 
 interface ToolCall {
