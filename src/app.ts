@@ -35,6 +35,7 @@ import { PostgresTokenCounter, RedisTokenCounter, UsageLedger } from './gateway/
 import { Gateway } from './gateway/gateway.js';
 import { routesFrom } from './gateway/routes.js';
 import { UsageRepository } from './db/usage.js';
+import { KeyUsageReader } from './gateway/key-usage.js';
 import { gatewayHandlers } from './handlers/gateway.js';
 import { usageHandlers } from './handlers/usage.js';
 import { chatSocket } from './http/chat-socket.js';
@@ -133,7 +134,7 @@ export async function createApp({ config, database, queue, logger }: AppDependen
   const handlers: Handlers = {
     ...systemHandlers({ database, spec, metrics, startedAt: Date.now(), consolePage: consolePage() }),
     ...statsHandlers({ stats: new StatsRepository(database), answers: metrics.answers }),
-    ...apiKeyHandlers(keys),
+    ...apiKeyHandlers(keys, new KeyUsageReader(usage)),
     ...eventHandlers(events, eventRepository, liveEvents),
     ...inferenceHandlers({
       tasks,

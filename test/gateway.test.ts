@@ -246,6 +246,14 @@ describe.each(engines())('the OpenAI-compatible gateway on %s', (engine) => {
     const periodEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
     const retryAfter = Number((refused as APIError).headers?.get('retry-after'));
     expect(Math.abs(retryAfter - (periodEnd - now.getTime()) / 1000)).toBeLessThan(5);
+    // The key shows what its budget counted, the period, and when it resets (what Retry-After points at).
+    const { data: shown } = await service.client(key.token).GET('/me');
+    expect(shown!.usage).toEqual({
+      period: 'month',
+      period_start: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString(),
+      resets_at: new Date(periodEnd).toISOString(),
+      total_tokens: spent,
+    });
     // The budget is the key's, on /chat as on /v1.
     const chat = await fetch(`${service.url}/chat`, { method: 'POST', headers: { authorization: `Bearer ${key.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Hi', model: 'direct' }) });
     expect(chat.status).toBe(429);
@@ -266,6 +274,13 @@ describe.each(engines())('the OpenAI-compatible gateway on %s', (engine) => {
     }
     // 0, 16 and 32 tokens spent were below 40; 48 is not.
     expect(answered).toBe(3);
+    const today = new Date();
+    const { data: shown } = await service.client(key.token).GET('/me');
+    expect(shown!.usage).toMatchObject({
+      period: 'day',
+      period_start: new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate())).toISOString(),
+      total_tokens: 48,
+    });
   });
 
   it('adds usage up to exactly what the upstreams reported, and records each completion as an event', async () => {

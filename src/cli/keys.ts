@@ -5,6 +5,8 @@ import { isScope, type Scope, SCOPES } from '../auth/principal.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { ApiKeyRepository } from '../db/api-keys.js';
 import { openDatabase } from '../db/database.js';
+import { UsageRepository } from '../db/usage.js';
+import { KeyUsageReader } from '../gateway/key-usage.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { SchemaValidator } from '../http/schemas.js';
 import { loadSpec } from '../http/spec.js';
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     await migrateToLatest(database.db, database.schema);
     const keys = new ApiKeyService(new ApiKeyRepository(database));
+    const usage = new KeyUsageReader(new UsageRepository(database));
     switch (command) {
       case 'create': {
         if (!values.name) throw new UsageError('--name is required');
@@ -98,13 +101,14 @@ async function main(argv: string[]): Promise<void> {
           },
           'cli',
         );
-        process.stdout.write(`${JSON.stringify(toApiKey(row), null, 2)}\n\nToken (shown once, store it now):\n${token}\n`);
+        process.stdout.write(`${JSON.stringify(toApiKey(row, (await usage.of([row])).get(row.id)!), null, 2)}\n\nToken (shown once, store it now):\n${token}\n`);
         return;
       }
       case 'list': {
         const rows = await keys.repository.list({ owner: values.owner, limit: 1000 });
+        const periods = await usage.of(rows);
         const lines = rows.map((row) => {
-          const key = toApiKey(row);
+          const key = toApiKey(row, periods.get(row.id)!);
           return [key.key_id, key.status, key.owner, key.name, key.scopes.join(','), key.token_hint, key.expires_at ?? '-'].join('\t');
         });
         process.stdout.write(['key_id\tstatus\towner\tname\tscopes\ttoken\texpires_at', ...lines].join('\n') + '\n');

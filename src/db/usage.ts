@@ -100,6 +100,18 @@ export class UsageRepository {
     return windows.map((window) => Number(rows.find((row) => row.period === window.period && row.window_start.getTime() === window.start.getTime())?.tokens ?? 0));
   }
 
+  /** Each key's total tokens on the UTC days from its `since` ('YYYY-MM-DD') on, in one query; 0 for a key with none. */
+  async totalsSince(keys: readonly { keyId: string; since: string }[]): Promise<Map<string, number>> {
+    if (keys.length === 0) return new Map();
+    const wanted = JSON.stringify(keys.map((key) => ({ key_id: key.keyId, since: key.since })));
+    const result = await sql<{ key_id: string; total_tokens: string }>`
+      select input.key_id, coalesce(sum(u.total_tokens), 0)::text as total_tokens
+      from jsonb_to_recordset(${wanted}::jsonb) as input(key_id text, since date)
+      left join gateway_usage u on u.key_id = input.key_id and u.day >= input.since
+      group by input.key_id`.execute(this.database.db);
+    return new Map(result.rows.map((row) => [row.key_id, Number(row.total_tokens)]));
+  }
+
   async deleteWindowsBefore(period: TokenPeriod, cutoff: Date): Promise<void> {
     await this.database.db.deleteFrom('token_windows').where('period', '=', period).where('window_start', '<', cutoff).execute();
   }

@@ -1563,6 +1563,12 @@ export interface components {
          *       "token_budget": null,
          *       "budget_period": null,
          *       "tokens_per_minute": null,
+         *       "usage": {
+         *         "period": "month",
+         *         "period_start": "2026-11-01T00:00:00.000Z",
+         *         "resets_at": "2026-12-01T00:00:00.000Z",
+         *         "total_tokens": 0
+         *       },
          *       "created_at": "2026-11-22T10:15:30.123Z",
          *       "last_used_at": null,
          *       "expires_at": null,
@@ -1594,6 +1600,7 @@ export interface components {
             budget_period: "day" | "week" | "month" | null;
             /** @description Tokens the key may use per minute; `null` for no such limit. */
             tokens_per_minute: number | null;
+            usage: components["schemas"]["KeyUsage"];
             /**
              * Format: date-time
              * @description When the key was created.
@@ -1621,6 +1628,36 @@ export interface components {
             status: "active" | "expired" | "revoked";
         };
         /**
+         * @description Tokens the key used through the gateway and chat in its current budget period, counted as its
+         *     `token_budget` counts them: over its `budget_period` (UTC calendar periods, weeks from Monday),
+         *     or over the calendar month for a key without a budget. A new key shows 0.
+         * @example {
+         *       "period": "day",
+         *       "period_start": "2026-11-22T00:00:00.000Z",
+         *       "resets_at": "2026-11-23T00:00:00.000Z",
+         *       "total_tokens": 1843
+         *     }
+         */
+        KeyUsage: {
+            /**
+             * @description The period counted over.
+             * @enum {string}
+             */
+            period: "day" | "week" | "month";
+            /**
+             * Format: date-time
+             * @description When the period began.
+             */
+            period_start: string;
+            /**
+             * Format: date-time
+             * @description When it ends and the count starts again (a budget's 429 has Retry-After until then).
+             */
+            resets_at: string;
+            /** @description Prompt plus completion tokens in the period. */
+            total_tokens: number;
+        };
+        /**
          * @description An API key's metadata. The secret itself is shown only once, at creation.
          * @example {
          *       "key_id": "key_3JqT0y7cRkz1",
@@ -1635,6 +1672,12 @@ export interface components {
          *       "token_budget": null,
          *       "budget_period": null,
          *       "tokens_per_minute": null,
+         *       "usage": {
+         *         "period": "month",
+         *         "period_start": "2026-11-01T00:00:00.000Z",
+         *         "resets_at": "2026-12-01T00:00:00.000Z",
+         *         "total_tokens": 0
+         *       },
          *       "created_at": "2026-11-22T10:15:30.123Z",
          *       "last_used_at": null,
          *       "expires_at": null,
@@ -1698,6 +1741,12 @@ export interface components {
          *       "token_budget": null,
          *       "budget_period": null,
          *       "tokens_per_minute": null,
+         *       "usage": {
+         *         "period": "month",
+         *         "period_start": "2026-11-01T00:00:00.000Z",
+         *         "resets_at": "2026-12-01T00:00:00.000Z",
+         *         "total_tokens": 0
+         *       },
          *       "created_at": "2026-11-22T10:15:30.123Z",
          *       "last_used_at": null,
          *       "expires_at": null,
@@ -1727,6 +1776,12 @@ export interface components {
          *           "token_budget": null,
          *           "budget_period": null,
          *           "tokens_per_minute": null,
+         *           "usage": {
+         *             "period": "month",
+         *             "period_start": "2026-11-01T00:00:00.000Z",
+         *             "resets_at": "2026-12-01T00:00:00.000Z",
+         *             "total_tokens": 0
+         *           },
          *           "created_at": "2026-11-22T10:15:30.123Z",
          *           "last_used_at": "2026-11-22T10:20:00.000Z",
          *           "expires_at": null,
@@ -4172,6 +4227,7 @@ export type SchemaEventBatchItemResult = components['schemas']['EventBatchItemRe
 export type SchemaEventSource = components['schemas']['EventSource'];
 export type SchemaScope = components['schemas']['Scope'];
 export type SchemaApiKeyFields = components['schemas']['ApiKeyFields'];
+export type SchemaKeyUsage = components['schemas']['KeyUsage'];
 export type SchemaApiKey = components['schemas']['ApiKey'];
 export type SchemaApiKeyCreate = components['schemas']['ApiKeyCreate'];
 export type SchemaApiKeyCreated = components['schemas']['ApiKeyCreated'];
@@ -4585,6 +4641,12 @@ export interface operations {
                      *       "token_budget": null,
                      *       "budget_period": null,
                      *       "tokens_per_minute": null,
+                     *       "usage": {
+                     *         "period": "month",
+                     *         "period_start": "2026-11-01T00:00:00.000Z",
+                     *         "resets_at": "2026-12-01T00:00:00.000Z",
+                     *         "total_tokens": 0
+                     *       },
                      *       "created_at": "2026-11-22T10:15:30.123Z",
                      *       "last_used_at": "2026-11-22T10:20:00.000Z",
                      *       "expires_at": null,
@@ -7336,6 +7398,12 @@ export interface operations {
                      *           "token_budget": null,
                      *           "budget_period": null,
                      *           "tokens_per_minute": null,
+                     *           "usage": {
+                     *             "period": "month",
+                     *             "period_start": "2026-11-01T00:00:00.000Z",
+                     *             "resets_at": "2026-12-01T00:00:00.000Z",
+                     *             "total_tokens": 0
+                     *           },
                      *           "created_at": "2026-11-22T10:15:30.123Z",
                      *           "last_used_at": "2026-11-22T10:20:00.000Z",
                      *           "expires_at": null,
@@ -7395,6 +7463,12 @@ export interface operations {
                      *       "token_budget": null,
                      *       "budget_period": null,
                      *       "tokens_per_minute": null,
+                     *       "usage": {
+                     *         "period": "month",
+                     *         "period_start": "2026-11-01T00:00:00.000Z",
+                     *         "resets_at": "2026-12-01T00:00:00.000Z",
+                     *         "total_tokens": 0
+                     *       },
                      *       "created_at": "2026-11-22T10:15:30.123Z",
                      *       "last_used_at": null,
                      *       "expires_at": null,
@@ -7451,6 +7525,12 @@ export interface operations {
                      *       "token_budget": null,
                      *       "budget_period": null,
                      *       "tokens_per_minute": null,
+                     *       "usage": {
+                     *         "period": "month",
+                     *         "period_start": "2026-11-01T00:00:00.000Z",
+                     *         "resets_at": "2026-12-01T00:00:00.000Z",
+                     *         "total_tokens": 0
+                     *       },
                      *       "created_at": "2026-11-22T10:15:30.123Z",
                      *       "last_used_at": null,
                      *       "expires_at": null,

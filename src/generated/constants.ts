@@ -344,6 +344,7 @@ export const schemaFacts = {
       ],
       "minimum": 1
     },
+    "usage": {},
     "created_at": {
       "type": "string"
     },
@@ -372,6 +373,26 @@ export const schemaFacts = {
         "expired",
         "revoked"
       ]
+    }
+  },
+  "KeyUsage": {
+    "period": {
+      "type": "string",
+      "enum": [
+        "day",
+        "week",
+        "month"
+      ]
+    },
+    "period_start": {
+      "type": "string"
+    },
+    "resets_at": {
+      "type": "string"
+    },
+    "total_tokens": {
+      "type": "integer",
+      "minimum": 0
     }
   },
   "ApiKeyCreate": {
@@ -1730,11 +1751,18 @@ export const propertyNames = {
     "token_budget",
     "budget_period",
     "tokens_per_minute",
+    "usage",
     "created_at",
     "last_used_at",
     "expires_at",
     "revoked_at",
     "status"
+  ],
+  "KeyUsage": [
+    "period",
+    "period_start",
+    "resets_at",
+    "total_tokens"
   ],
   "ApiKeyCreate": [
     "name",

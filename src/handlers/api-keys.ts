@@ -1,16 +1,23 @@
 import type { ApiKeyService } from '../auth/api-key-service.js';
+import type { ApiKeyRow } from '../db/schema.js';
+import type { KeyUsageReader } from '../gateway/key-usage.js';
 import { CURSOR_VALUE } from '../http/cursor.js';
 import { keysetPage } from '../http/pagination.js';
 import type { Handlers, Reply } from '../http/operations.js';
 import { DomainError } from '../domain/errors.js';
 import { toApiKey } from '../presenters/api-keys.js';
 
-export function apiKeyHandlers(keys: ApiKeyService) {
+export function apiKeyHandlers(keys: ApiKeyService, usage: KeyUsageReader) {
   const repository = keys.repository;
+  /** Keys as the API shows them, each with its tokens this period (one query for them all). */
+  const present = async (rows: readonly ApiKeyRow[]) => {
+    const periods = await usage.of(rows);
+    return rows.map((row) => toApiKey(row, periods.get(row.id)!));
+  };
   const find = async (keyId: string) => {
     const row = await repository.get(keyId);
     if (!row) throw DomainError.notFound(`No API key with key_id "${keyId}" exists.`);
-    return row;
+    return (await present([row]))[0]!;
   };
 
   return {
@@ -35,7 +42,7 @@ export function apiKeyHandlers(keys: ApiKeyService) {
       return {
         status: 201,
         headers: { Location: `/admin/api-keys/${row.id}` },
-        body: { ...toApiKey(row), token },
+        body: { ...(await present([row]))[0]!, token },
       };
     },
 
@@ -43,15 +50,18 @@ export function apiKeyHandlers(keys: ApiKeyService) {
       status: 200,
       body: await keysetPage(query, {
         cursor: { s: CURSOR_VALUE.int8 },
-        fetch: (after, limit) => repository.list({ owner: query.owner, limit, beforeSeq: after?.s }),
+        fetch: async (after, limit) => {
+          const rows = await repository.list({ owner: query.owner, limit, beforeSeq: after?.s });
+          return (await present(rows)).map((item, index) => ({ item, seq: rows[index]!.seq }));
+        },
         position: (row) => ({ s: row.seq }),
-        present: toApiKey,
+        present: (row) => row.item,
       }),
     }),
 
-    getCurrentKey: async (_input, { principal }): Promise<Reply<'getCurrentKey'>> => ({ status: 200, body: toApiKey(await find(principal.keyId)) }),
+    getCurrentKey: async (_input, { principal }): Promise<Reply<'getCurrentKey'>> => ({ status: 200, body: await find(principal.keyId) }),
 
-    getApiKey: async ({ path }): Promise<Reply<'getApiKey'>> => ({ status: 200, body: toApiKey(await find(path.key_id)) }),
+    getApiKey: async ({ path }): Promise<Reply<'getApiKey'>> => ({ status: 200, body: await find(path.key_id) }),
 
     revokeApiKey: async ({ path }): Promise<Reply<'revokeApiKey'>> => {
       const row = await repository.revoke(path.key_id);

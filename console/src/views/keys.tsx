@@ -22,58 +22,25 @@ const SCOPES: Record<Scope, string> = {
 const STATUS_TONE: Record<ApiKey['status'], 'good' | 'muted' | 'bad'> = { active: 'good', expired: 'muted', revoked: 'bad' };
 type Period = NonNullable<Schemas['ApiKeyCreate']['budget_period']>;
 const PERIODS: Record<Period, string> = { day: 'per day', week: 'per week', month: 'per month' };
-/** Usage pages read for the budget column: enough for a month of a busy deployment's keys and models. */
-const USAGE_PAGES = 20;
-const USAGE_REFRESH_MS = 15_000;
+/** How often the list is read again, for the tokens each key used this period. */
+const REFRESH_MS = 15_000;
 
-/** The first UTC day (YYYY-MM-DD) of the budget period that contains `now`: weeks start on Monday. */
-function periodStart(period: Period, now: Date): string {
-  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  if (period === 'week') day.setUTCDate(day.getUTCDate() - ((day.getUTCDay() + 6) % 7));
-  if (period === 'month') day.setUTCDate(1);
-  return day.toISOString().slice(0, 10);
-}
-
-/**
- * Tokens each key used in its current budget period (a key without a budget: this month), summed
- * from GET /usage, the same rows the gateway's budgets count.
- */
-async function usedThisPeriod(session: Session, keys: ApiKey[], signal: AbortSignal): Promise<Map<string, number>> {
-  const now = new Date();
-  const startOf = (key: ApiKey) => periodStart(key.budget_period ?? 'month', now);
-  const since = keys.map(startOf).reduce((earliest, start) => (start < earliest ? start : earliest), periodStart('month', now));
-  const starts = new Map(keys.map((key) => [key.key_id, startOf(key)]));
-  const used = new Map<string, number>();
-  let cursor: string | undefined;
-  for (let page = 0; page < USAGE_PAGES; page++) {
-    const data = await unwrap(session.client.GET('/usage', { params: { query: { since, limit: 500, ...(cursor ? { cursor } : {}) } }, signal }));
-    for (const row of data.items) {
-      const start = starts.get(row.key_id);
-      if (start !== undefined && row.day >= start) used.set(row.key_id, (used.get(row.key_id) ?? 0) + row.total_tokens);
-    }
-    cursor = data.next_cursor ?? undefined;
-    if (cursor === undefined) break;
-  }
-  return used;
-}
-
-/** A key's budget: tokens used of its allowance this period, as a bar, or its usage without one. */
-function Budget({ apiKey, used }: { apiKey: ApiKey; used: number | undefined }) {
-  const spent = used ?? 0;
+/** A key's budget: tokens used of its allowance this period (the key's `usage`), as a bar, or its usage without one. */
+function Budget({ apiKey }: { apiKey: ApiKey }) {
+  const spent = apiKey.usage.total_tokens;
   const limits = apiKey.tokens_per_minute === null ? null : <span class="muted small">{formatNumber(apiKey.tokens_per_minute)} tokens/min</span>;
   if (apiKey.token_budget === null) {
     return (
       <span class="stack">
-        <span>{used === undefined ? '—' : `${formatNumber(spent)} tokens this month`}</span>
+        <span>{`${formatNumber(spent)} tokens this month`}</span>
         {limits}
       </span>
     );
   }
-  const period = apiKey.budget_period ?? 'month';
   return (
     <span class="stack" data-budget>
       <span>
-        {formatNumber(spent)} of {formatNumber(apiKey.token_budget)} {PERIODS[period]}
+        {formatNumber(spent)} of {formatNumber(apiKey.token_budget)} {PERIODS[apiKey.usage.period]}
       </span>
       <Progress value={Math.min(1, spent / apiKey.token_budget)} label={`${apiKey.name}: budget used`} />
       {limits}
@@ -98,10 +65,8 @@ export function KeysView({ session }: { session: Session }) {
       return { items, more };
     },
     [pages],
+    REFRESH_MS,
   );
-  const listed = dataOf(keys)?.items;
-  const [usage] = useLoad((signal) => usedThisPeriod(session, listed ?? [], signal), [listed], USAGE_REFRESH_MS);
-  const used = dataOf(usage);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Created | undefined>(undefined);
   const [revoking, setRevoking] = useState<ApiKey | undefined>(undefined);
@@ -129,7 +94,7 @@ export function KeysView({ session }: { session: Session }) {
         <Empty title="No keys">Create one for each client: it gets only the scopes it needs.</Empty>
       ) : (
         <>
-          <DataTable label="API keys" columns={['Name', 'Owner', 'Scopes', 'Models', { label: 'Tokens', title: 'Gateway tokens used this budget period (GET /usage), against the budget' }, 'Status', 'Rate limit', 'Last used', 'Expires', { label: 'Actions', hidden: true }]}>
+          <DataTable label="API keys" columns={['Name', 'Owner', 'Scopes', 'Models', { label: 'Tokens', title: 'Gateway tokens used this budget period (the key\'s usage), against the budget' }, 'Status', 'Rate limit', 'Last used', 'Expires', { label: 'Actions', hidden: true }]}>
             {data.items.map((key) => (
               <tr key={key.key_id} data-key-id={key.key_id}>
                 <td>
@@ -161,7 +126,7 @@ export function KeysView({ session }: { session: Session }) {
                   )}
                 </td>
                 <td>
-                  <Budget apiKey={key} used={used?.get(key.key_id)} />
+                  <Budget apiKey={key} />
                 </td>
                 <td>
                   <Badge tone={STATUS_TONE[key.status]}>{key.status}</Badge>
