@@ -132,6 +132,8 @@ describe.each(engines())('strict JSON bodies on %s', (engine) => {
     expect(await answer('{"message":"a","message":"b"}')).toEqual({ type: 'error', message: 'Invalid ChatRequest: /message is a duplicate member name (I-JSON allows each name once per object)' });
     expect(await answer('{"message":"hi","max_tokens":18446744073709551617}')).toMatchObject({ type: 'error', message: expect.stringContaining('/max_tokens is an integer beyond') });
     expect((await answer('{"message":')).message).toMatch(/^Invalid ChatRequest: \/message /);
+    // What POST /chat refuses as unstorable is refused here too, not an internal error.
+    expect(await answer('{"message":"nul \\u0000 here"}')).toEqual({ type: 'error', message: 'Invalid ChatRequest: /message must not contain U+0000 (NUL), which PostgreSQL cannot store' });
     socket.close();
   });
 });

@@ -9,6 +9,7 @@ import type { ChatService } from '../chat/chat-service.js';
 import { DomainError } from '../domain/errors.js';
 import type { BodyBounds } from './body-bounds.js';
 import { isServerFault, rawErrorAnswer, toProblem } from './errors.js';
+import { unstorableInput } from './input-guard.js';
 import type { BodyCheck, SchemaValidator } from './schemas.js';
 
 export const CHAT_SOCKET_PATH = '/ws/chat';
@@ -40,6 +41,9 @@ export function chatSocket(deps: { verifier: ApiKeyVerifier; chat: ChatService; 
       try {
         const body = deps.bodyBounds.parse('streamChat', Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]));
         checked = deps.validator.body('streamChat', body);
+        // What no operation can store (U+0000), as dispatch checks it for POST /chat/stream.
+        const unstorable = checked.ok ? unstorableInput({ path: {}, query: {}, body }) : [];
+        if (unstorable.length > 0) checked = { ok: false, errors: unstorable };
       } catch (error) {
         const problem = toProblem(error);
         if (isServerFault(problem)) deps.log.error({ err: error }, 'websocket chat message failed unexpectedly');
