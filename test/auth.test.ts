@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isScope, SCOPES } from '../src/auth/principal.js';
+import { startWellInsideAMinute } from './support/clock.js';
 import { expectErrorAt, expectProblem, expectSchema } from './support/contract.js';
 import { specOperations } from './support/operations.js';
 import { engines, startTestService, testConfig, type TestService } from './support/service.js';
@@ -181,6 +182,7 @@ describe.each(engines())('authentication and authorization on %s', (engine) => {
   });
 
   it('limits each key to its rate, with Retry-After and RateLimit headers', async () => {
+    await startWellInsideAMinute();
     const key = await service.createKey(['events:read'], { rateLimitPerMinute: 3 });
     const headers = { authorization: `Bearer ${key.token}` };
     const statuses: number[] = [];
@@ -288,6 +290,7 @@ describe.runIf(redisUp)('rate limits kept in Redis (REDIS_URL)', () => {
   it('limits a key across requests with counters in Redis', async () => {
     const service = await startTestService('pglite', { env: { REDIS_URL: redisUrl } });
     try {
+      await startWellInsideAMinute();
       const key = await service.createKey(['events:read'], { rateLimitPerMinute: 2 });
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) statuses.push((await fetch(`${service.url}/events`, { headers: { authorization: `Bearer ${key.token}` } })).status);

@@ -13,6 +13,8 @@ interface WindowCount {
   window: number;
   /** The total over all processes as of the last sync. */
   synced: number;
+  /** Hits being added to the shared total by the sync under way: still counted until it answers. */
+  syncing: number;
   /** Hits counted here and not yet added to the shared total. */
   pending: number;
 }
@@ -46,7 +48,7 @@ export class SharedWindowStore implements Store {
     const window = Math.floor(Date.now() / this.windowMs);
     let count = this.counts.get(key);
     if (!count || count.window !== window) {
-      count = { window, synced: 0, pending: 0 };
+      count = { window, synced: 0, syncing: 0, pending: 0 };
       this.counts.set(key, count);
     }
     return count;
@@ -54,7 +56,7 @@ export class SharedWindowStore implements Store {
 
   async get(key: string): Promise<ClientRateLimitInfo> {
     const count = this.current(key);
-    return { totalHits: count.synced + count.pending, resetTime: new Date((count.window + 1) * this.windowMs) };
+    return { totalHits: count.synced + count.syncing + count.pending, resetTime: new Date((count.window + 1) * this.windowMs) };
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
@@ -86,9 +88,15 @@ export class SharedWindowStore implements Store {
       .filter(([, count]) => count.pending !== 0)
       .map(([key, count]) => ({ key, count, hits: count.pending, windowStart: new Date(count.window * this.windowMs) }));
     if (batch.length === 0) return;
-    for (const item of batch) item.count.pending -= item.hits;
+    // Moved, not dropped: until the shared total answers, requests must still see these hits (a
+    // key at its limit got through while the round trip was under way).
+    for (const item of batch) {
+      item.count.pending -= item.hits;
+      item.count.syncing += item.hits;
+    }
     try {
       const totals = await this.repository.add(batch.map(({ key, hits, windowStart }) => ({ key, hits, windowStart })));
+      for (const item of batch) item.count.syncing -= item.hits;
       for (const total of totals) {
         const count = this.counts.get(total.key);
         if (count && count.window * this.windowMs === total.windowStart.getTime()) count.synced = total.hits;
@@ -100,7 +108,10 @@ export class SharedWindowStore implements Store {
       }
     } catch (error) {
       // Keep the hits for the next sync; limiting goes on with the local counts meanwhile.
-      for (const item of batch) item.count.pending += item.hits;
+      for (const item of batch) {
+        item.count.syncing -= item.hits;
+        item.count.pending += item.hits;
+      }
       this.log.warn({ err: error }, 'could not sync rate-limit counters');
     }
   }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SharedWindowStore } from '../../src/auth/rate-limit.js';
 import { RateLimitRepository, type WindowHits } from '../../src/db/rate-limits.js';
+import { startWellInsideAMinute } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { engines } from '../support/service.js';
 
@@ -55,5 +58,19 @@ describe.each(engines())('RateLimitRepository on %s', (engine) => {
     await limits.add([{ key: a, windowStart: window(0), hits: 4 }, { key: a, windowStart: window(1), hits: 4 }, { key: b, windowStart: window(0), hits: 2 }]);
     await limits.reset(a);
     expect(await stored([a, b])).toEqual([{ key: b, windowStart: window(0), hits: 2 }]);
+  });
+
+  it('counts the hits a sync is adding while the shared total has not answered yet', async () => {
+    await startWellInsideAMinute();
+    const store = new SharedWindowStore(limits, pino({ level: 'silent' }));
+    const key = `key-${randomUUID()}`;
+    for (let hit = 0; hit < 3; hit++) await store.increment(key);
+    const syncing = store.sync();
+    // The sync has moved the three hits out of the local count and awaits the database.
+    expect((await store.get(key)).totalHits).toBe(3);
+    await syncing;
+    expect((await store.get(key)).totalHits).toBe(3);
+    expect((await store.increment(key)).totalHits).toBe(4);
+    await store.shutdown();
   });
 });
