@@ -9,11 +9,8 @@
 import type { RequestHandler } from 'express';
 import { matchedOperation } from './dispatch.js';
 import { BODY_BYTES_PARSED_IN_TURNS, parseJsonBody, parseJsonBodyInTurns, type ShapeBounds } from './json-body.js';
-import { type LoadedSpec, resolveRef } from './spec.js';
+import { isObject, type LoadedSpec, resolveRef } from './spec.js';
 
-type SchemaNode = Record<string, unknown>;
-
-const isNode = (value: unknown): value is SchemaNode => typeof value === 'object' && value !== null && !Array.isArray(value);
 const numberOf = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
 const smaller = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
@@ -46,7 +43,7 @@ interface Compiled {
 function compile(document: unknown, schema: unknown, seen: Set<unknown>): Compiled {
   const node = resolveRef(document, schema);
   // A recursive schema gets no bounds below its first repetition.
-  if (!isNode(node) || seen.has(node)) return { bounds: { properties: new Map() }, opens: true };
+  if (!isObject(node) || seen.has(node)) return { bounds: { properties: new Map() }, opens: true };
   seen.add(node);
   const type = node.type;
   let bounds: ShapeBounds = {
@@ -55,8 +52,8 @@ function compile(document: unknown, schema: unknown, seen: Set<unknown>): Compil
     maxLength: numberOf(node.maxLength),
     maxProperties: numberOf(node.maxProperties),
     maxDepth: numberOf(node['x-max-depth']),
-    properties: new Map(Object.entries(isNode(node.properties) ? node.properties : {}).map(([name, property]) => [name, compile(document, property, seen).bounds])),
-    ...(isNode(node.items) ? { items: compile(document, node.items, seen).bounds } : {}),
+    properties: new Map(Object.entries(isObject(node.properties) ? node.properties : {}).map(([name, property]) => [name, compile(document, property, seen).bounds])),
+    ...(isObject(node.items) ? { items: compile(document, node.items, seen).bounds } : {}),
   };
   const members = Array.isArray(node.allOf) ? node.allOf.map((member) => compile(document, member, seen)) : [];
   for (const member of members) bounds = merge(bounds, member.bounds);

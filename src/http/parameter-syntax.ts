@@ -8,7 +8,7 @@
 import type { RequestHandler } from 'express';
 import { DomainError, type FieldIssue } from '../domain/errors.js';
 import { matchedOperation } from './dispatch.js';
-import { type LoadedSpec, resolveRef } from './spec.js';
+import { isObject, type LoadedSpec, resolveRef } from './spec.js';
 
 const GRAMMARS = {
   integer: { pattern: /^-?(?:0|[1-9]\d*)$/, message: 'must be an integer written in decimal digits' },
@@ -21,12 +21,10 @@ interface NumericParameter {
   grammar: (typeof GRAMMARS)[keyof typeof GRAMMARS];
 }
 
-const isNode = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** The numeric type a parameter's schema has (integer wins over number when it allows both), if any. */
 function numericType(document: unknown, schema: unknown): keyof typeof GRAMMARS | undefined {
   const node = resolveRef(document, schema);
-  if (!isNode(node)) return undefined;
+  if (!isObject(node)) return undefined;
   const types = Array.isArray(node.type) ? node.type : [node.type];
   return types.includes('integer') ? 'integer' : types.includes('number') ? 'number' : undefined;
 }
@@ -40,7 +38,7 @@ export class ParameterSyntax {
       const numeric: NumericParameter[] = [];
       for (const reference of declared) {
         const parameter = resolveRef(spec.document, reference);
-        if (!isNode(parameter) || (parameter.in !== 'path' && parameter.in !== 'query') || typeof parameter.name !== 'string') continue;
+        if (!isObject(parameter) || (parameter.in !== 'path' && parameter.in !== 'query') || typeof parameter.name !== 'string') continue;
         const type = numericType(spec.document, parameter.schema);
         if (type) numeric.push({ in: parameter.in, name: parameter.name, grammar: GRAMMARS[type] });
       }

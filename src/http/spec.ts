@@ -29,7 +29,8 @@ export interface LoadedSpec {
   operations: Map<string, SpecOperation>;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A JSON object (not an array): what a spec node, a schema or a parameter, is when it is one. */
+export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The bundled file is generated and linted; this only guards against reading something else. */
 function isOpenApi31(value: unknown): value is OpenApiDocument {
